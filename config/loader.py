@@ -1,0 +1,202 @@
+"""Finding, reading and validating the config file.
+
+Every problem becomes a `ConfigError` whose text names the file, the key and
+the fix, so the command line can print it and exit 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from config.settings import Settings
+
+CONFIG_ENV_VAR = "NIXDECK_CONFIG"
+ENV_PREFIX = "NIXDECK_"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says why and what to do."""
+
+
+def default_config_path() -> Path:
+    """`$XDG_CONFIG_HOME/nixdeck/config.toml`, else `~/.config/nixdeck/config.toml`."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "nixdeck" / "config.toml"
+
+
+def find_config_file(explicit: Path | None) -> Path | None:
+    """The file to read: the one given on the command line, then $NIXDECK_CONFIG,
+    then the default location if it exists. A file that was named explicitly
+    must exist."""
+    if explicit is not None:
+        origin = "--config"
+        path = explicit
+    elif os.environ.get(CONFIG_ENV_VAR):
+        origin = f"${CONFIG_ENV_VAR}"
+        path = Path(os.environ[CONFIG_ENV_VAR])
+    else:
+        path = default_config_path()
+        return path if path.is_file() else None
+    path = path.expanduser()
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: config file not found (given by {origin}).\n"
+            f"  fix: check the path, or copy the example from the nixdeck sources (config/example.toml) there."
+        )
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a regular file (given by {origin}).\n  fix: name the config file itself.")
+    return path
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}.\n  fix: check its permissions and encoding (UTF-8).") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid TOML: {exc}.\n"
+            f"  fix: correct the syntax there (strings need quotes, tables are [name], host entries are [[hosts]])."
+        ) from None
+
+
+def load_settings(explicit_path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> tuple[Settings, Path | None]:
+    """Build the settings from every source; returns them with the file used."""
+    path = find_config_file(explicit_path)
+    file_values = read_config_file(path) if path else {}
+    settings_cls = Settings.with_file_values(file_values)
+    try:
+        return settings_cls(**dict(overrides or {})), path
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, path, file_values, overrides or {})) from None
+
+
+def describe_validation_error(
+    exc: ValidationError, path: Path | None, file_values: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> str:
+    source = str(path) if path else "settings"
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        key = _format_loc(loc, file_values)
+        origin = "command line" if loc and loc[0] in overrides else _origin(loc, file_values, source)
+        lines.append(f"{origin}: {key}: {_problem(error)}.\n  fix: {_fix(error, loc)}")
+    return "\n".join(lines)
+
+
+def _format_loc(loc: tuple[Any, ...], file_values: Mapping[str, Any]) -> str:
+    if not loc:
+        return "(top level)"
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] += f"[{item}]"
+        else:
+            parts.append(str(item))
+    text = ".".join(parts)
+    # Name the host too: "hosts[2]" alone makes the user count entries.
+    if loc[0] == "hosts" and len(loc) > 1 and isinstance(loc[1], int):
+        hosts = file_values.get("hosts")
+        if isinstance(hosts, list) and loc[1] < len(hosts) and isinstance(hosts[loc[1]], dict):
+            name = hosts[loc[1]].get("name")
+            if isinstance(name, str):
+                text += f" (host {name!r})"
+    return text
+
+
+def _origin(loc: tuple[Any, ...], file_values: Mapping[str, Any], source: str) -> str:
+    """Say where a bad value came from: an environment variable or the file."""
+    str_parts = [str(p) for p in loc if not isinstance(p, int)]
+    env_name = ENV_PREFIX + "__".join(str_parts).upper()
+    if str_parts and loc[0] not in file_values and env_name in os.environ:
+        return f"environment variable {env_name}"
+    if loc and loc[0] not in file_values:
+        for name in os.environ:
+            if name.upper() == ENV_PREFIX + str(loc[0]).upper():
+                return f"environment variable {name}"
+    return source
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"])
+    if kind in {"value_error", "assertion_error"}:
+        message = message.removeprefix("Value error, ")
+        return message
+    value = error.get("input")
+    if isinstance(value, (str, int, float, bool)) and not isinstance(value, dict):
+        return f"{message[0].lower()}{message[1:]} (got {value!r})"
+    return message[0].lower() + message[1:]
+
+
+def _fix(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
+    kind = error["type"]
+    key = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"{hint}remove it or use one of: {', '.join(sorted(known))}"
+    if kind == "missing":
+        return f'add {key} = ... to this entry (e.g. name = "p620")' if key == "name" else f"add a value for {key}"
+    if kind.endswith("_parsing") or kind.endswith("_type"):
+        expected = {
+            "int": "a whole number, without quotes",
+            "float": "a number, without quotes",
+            "bool": "true or false, without quotes",
+            "string": "text in double quotes",
+            "list": "a list in brackets, e.g. [\"laptop\"]",
+            "tuple": "a list in brackets, e.g. [\"laptop\"]",
+            "model": "a table",
+            "dict": "a table",
+        }
+        for prefix, description in expected.items():
+            if kind.startswith(prefix):
+                return f"write {description}"
+        return "write a value of the right type"
+    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        return f"choose a value that is {error['msg'].removeprefix('Input should be ')}"
+    if "duplicate host name" in str(error["msg"]):
+        return "rename or remove one of the two entries"
+    if "local = true" in str(error["msg"]):
+        return "keep local = true on one host only"
+    return "see the configuration reference in the README"
+
+
+def _known_keys(parent: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at `parent` in the settings models."""
+    model: type[BaseModel] = Settings
+    for part in parent:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        inner = _model_of(field.annotation)
+        if inner is None:
+            return []
+        model = inner
+    return list(model.model_fields)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None

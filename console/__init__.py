@@ -1,0 +1,3 @@
+"""nixdeck: a terminal operations console for a fleet of NixOS machines."""
+
+__version__ = "0.1.0"
