@@ -100,11 +100,16 @@ class DiskUsage:
 
 @dataclass(frozen=True, slots=True)
 class NetCounters:
-    """Cumulative byte counters of one network interface."""
+    """Cumulative byte counters of one network interface.
+
+    `virtual` marks a software interface (bridge, veth, VPN tunnel, VLAN);
+    its traffic also crosses a physical one, so totals leave it out.
+    """
 
     iface: str
     rx_bytes: int
     tx_bytes: int
+    virtual: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,191 @@
+"""Journal entries: the journalctl command line, the parser of its JSON
+output, and a bounded buffer that survives a resumed stream."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+
+from console.errors import ParseError
+from console.model import JournalEntry
+
+PRIORITY_NAMES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+DEFAULT_PRIORITY = 6  # journald's own default for entries that carry none
+
+# journalctl -o json sends null for a value over 4096 bytes unless --all.
+TOO_LONG_MESSAGE = "[message too long, not shown]"
+TOO_LONG_VALUE = "[value too long, not shown]"
+
+# journalctl accepts these spellings beside PRIORITY_NAMES.
+_PRIORITY_ALIASES = {"error": 3, "warn": 4, "emergency": 0, "critical": 2, "information": 6}
+
+
+def parse_priority(text: str) -> int:
+    """A priority given as a digit 0-7 or a name (`err`, `warning`, ...)."""
+    word = text.strip().lower()
+    if len(word) == 1 and word in "01234567":
+        return int(word)
+    if word in PRIORITY_NAMES:
+        return PRIORITY_NAMES.index(word)
+    if word in _PRIORITY_ALIASES:
+        return _PRIORITY_ALIASES[word]
+    raise ValueError(f"not a journal priority: {text[:40]!r}")
+
+
+def journal_argv(
+    *,
+    after_cursor: str | None = None,
+    lines: int = 200,
+    units: Sequence[str] = (),
+    priority: str | None = None,
+    follow: bool = True,
+    boot: str | None = None,
+) -> list[str]:
+    """The journalctl command for a host's journal as JSON lines.
+
+    With a cursor the stream resumes right after it; --no-tail keeps -f from
+    cutting what came since to its implied last 10 lines. `priority` is a
+    level or a range (`err`, `0..3`, `warning..emerg`). `boot` is
+    journalctl's -b argument (`0`, `-1`, a boot id); attached with `=` so
+    that `-1` is not read as an option.
+    """
+    argv = ["journalctl", "-o", "json", "--no-pager"]
+    if follow:
+        argv.append("-f")
+    if after_cursor is not None:
+        argv += [f"--after-cursor={after_cursor}", "--no-tail"]
+    else:
+        if lines < 0:
+            raise ValueError(f"lines must be >= 0, not {lines}")
+        argv += ["-n", str(lines)]
+    for unit in units:
+        argv.append(f"--unit={unit}")
+    if priority is not None:
+        for level in priority.split("..", 1):
+            parse_priority(level)
+        argv.append(f"--priority={priority}")
+    if boot is not None:
+        argv.append(f"--boot={boot}" if boot else "--boot")
+    return argv
+
+
+def _value_text(value: object, too_long: str) -> str:
+    """One journal value as text: a string as is, an array of bytes (a
+    non-UTF-8 or non-printable value) decoded with replacement, null (a
+    value too long to send) as a placeholder, and a repeated field's array
+    of values joined one per line."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return too_long
+    if isinstance(value, list):
+        if all(type(b) is int and 0 <= b <= 255 for b in value):
+            return bytes(value).decode("utf-8", "replace")
+        return "\n".join(_value_text(v, too_long) for v in value)
+    return json.dumps(value)  # numbers, booleans, objects: journalctl sends none of these
+
+
+def _first_text(value: object) -> str | None:
+    """A field that should have one value (unit, identifier): the first of a
+    repeated field's values; None for an empty or too-long value."""
+    if isinstance(value, list) and value and not all(type(b) is int for b in value):
+        value = value[0]
+    if value is None:
+        return None
+    text = _value_text(value, "")
+    return text or None
+
+
+def parse_entry(line: str) -> JournalEntry:
+    """One line of `journalctl -o json`."""
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        raise ParseError(f"journal line is not JSON: {exc}") from None
+    except RecursionError:
+        raise ParseError("journal line nests too deeply") from None
+    try:
+        return _entry(data)
+    except RecursionError:  # nested arrays that _value_text walks
+        raise ParseError("journal entry nests too deeply") from None
+
+
+def _entry(data: object) -> JournalEntry:
+    if not isinstance(data, dict):
+        raise ParseError("journal line is not a JSON object")
+    cursor = data.get("__CURSOR")
+    if not isinstance(cursor, str) or not cursor:
+        raise ParseError("journal entry has no cursor")
+
+    fields = {key: _value_text(value, TOO_LONG_VALUE) for key, value in data.items()}
+    try:
+        priority = parse_priority(_first_text(data.get("PRIORITY")) or "")
+    except ValueError:
+        priority = DEFAULT_PRIORITY
+    try:
+        timestamp = int(_first_text(data.get("__REALTIME_TIMESTAMP")) or "") / 1e6
+    except (ValueError, OverflowError):
+        timestamp = 0.0
+    try:
+        pid: int | None = int(_first_text(data.get("_PID")) or "")
+    except ValueError:
+        pid = None
+    # systemd's own lines about a unit ("Started nginx.service") come from
+    # init.scope and name the unit in UNIT; `journalctl -u` files them there.
+    unit = _first_text(data.get("_SYSTEMD_UNIT"))
+    if unit in (None, "init.scope"):
+        unit = _first_text(data.get("UNIT")) or unit
+    return JournalEntry(
+        cursor=cursor,
+        timestamp=timestamp,
+        priority=priority,
+        message=_value_text(data["MESSAGE"], TOO_LONG_MESSAGE) if "MESSAGE" in data else "",
+        unit=unit or _first_text(data.get("_SYSTEMD_USER_UNIT")),
+        identifier=_first_text(data.get("SYSLOG_IDENTIFIER")) or _first_text(data.get("_COMM")),
+        pid=pid,
+        hostname=_first_text(data.get("_HOSTNAME")),
+        boot_id=_first_text(data.get("_BOOT_ID")),
+        fields=fields,
+    )
+
+
+class JournalBuffer:
+    """The newest `maxlen` entries of one host's journal.
+
+    `last_cursor` is where a resumed stream starts. clear() forgets it too: a
+    cleared buffer (say, for a new unit filter) starts again from the backlog.
+    """
+
+    def __init__(self, maxlen: int) -> None:
+        if maxlen <= 0:
+            raise ValueError(f"maxlen must be positive, not {maxlen}")
+        self._maxlen = maxlen
+        self._entries: deque[JournalEntry] = deque(maxlen=maxlen)
+        self.last_cursor: str | None = None
+        self.dropped = 0
+
+    def extend(self, entries: Iterable[JournalEntry]) -> list[JournalEntry]:
+        """Store entries and return those that are new: an entry repeating the
+        last cursor (journalctl can resend it after a resume) is skipped."""
+        fresh: list[JournalEntry] = []
+        last = self.last_cursor
+        for entry in entries:
+            if entry.cursor != last:
+                fresh.append(entry)
+                last = entry.cursor
+        self.dropped += max(0, len(self._entries) + len(fresh) - self._maxlen)
+        self._entries.extend(fresh)
+        self.last_cursor = last
+        return fresh
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.last_cursor = None
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        return iter(self._entries)
