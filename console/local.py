@@ -30,9 +30,8 @@ class LocalTransport(Transport):
     async def run(self, argv: Sequence[str], *, timeout: float, input: str | None = None) -> CommandResult:
         process = await _spawn(argv, stdin=input is not None)
         try:
-            stdout, stderr = await asyncio.wait_for(
-                process.communicate(input.encode() if input is not None else None), timeout
-            )
+            async with asyncio.timeout(timeout):
+                stdout, stderr = await process.communicate(input.encode() if input is not None else None)
         except TimeoutError:
             _kill(process)
             await process.wait()
@@ -84,8 +83,9 @@ class LocalLineStream(LineStream):
                 break
             yield raw.decode("utf-8", "replace").rstrip("\n")
         self.exit_status = await self._process.wait()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._stderr_task
+        # gather, not a suppressed await: suppressing CancelledError here
+        # would also swallow a cancellation of the task that awaits.
+        await asyncio.gather(self._stderr_task, return_exceptions=True)
 
     async def close(self) -> None:
         self._registry.discard(self)
@@ -93,8 +93,9 @@ class LocalLineStream(LineStream):
             _kill(self._process)
             await self._process.wait()
         self._stderr_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._stderr_task
+        # gather, not a suppressed await: suppressing CancelledError here
+        # would also swallow a cancellation of the task that awaits.
+        await asyncio.gather(self._stderr_task, return_exceptions=True)
 
 
 async def _spawn(argv: Sequence[str], *, stdin: bool) -> asyncio.subprocess.Process:

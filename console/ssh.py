@@ -29,12 +29,16 @@ KEEPALIVE_COUNT_MAX = 3
 # Runs a streaming command so that it stops when the channel goes away. sshd
 # does not kill a session's command when the client disconnects, and
 # `journalctl -f` on a quiet host would only notice at its next write. Our
-# side never writes to stdin, so EOF there means the channel is closed.
+# side never writes to stdin, so EOF there means the channel is closed. The
+# watcher reads a copy of stdin on fd 3: a background job's own stdin is
+# /dev/null in a non-interactive shell.
 STREAM_WATCHDOG = r"""
-"$@" </dev/null &
+exec 3<&0
+"$@" </dev/null 3<&- &
 child=$!
-( read -r _ ; kill "$child" 2>/dev/null ) <&0 &
+( read -r _ <&3 ; kill "$child" 2>/dev/null ) &
 watcher=$!
+exec 3<&-
 wait "$child"
 status=$?
 kill "$watcher" 2>/dev/null
@@ -57,10 +61,8 @@ class SshTransport(Transport):
         except (OSError, ValueError, asyncssh.Error) as exc:
             raise ConnectFailed(HostState.AUTH_FAILED, f"cannot prepare the connection: {exc}") from None
         try:
-            connection = await asyncio.wait_for(
-                asyncssh.connect(options.host, options.port, options=options, config=None),
-                self._ssh.connect_timeout + 1,
-            )
+            async with asyncio.timeout(self._ssh.connect_timeout + 1):
+                connection = await asyncssh.connect(options.host, options.port, options=options, config=None)
         except asyncssh.HostKeyNotVerifiable:
             raise _host_key_problem(known_hosts_check, client, options) from None
         except asyncssh.KeyExchangeFailed as exc:
@@ -126,13 +128,21 @@ class SshTransport(Transport):
     async def run(self, argv: Sequence[str], *, timeout: float, input: str | None = None) -> CommandResult:
         connection = self._require_connection()
         try:
-            completed = await connection.run(
-                command_line(argv), input=input, check=False, timeout=timeout, encoding="utf-8", errors="replace"
-            )
-        except asyncssh.TimeoutError:
+            process = await connection.create_process(command_line(argv), encoding="utf-8", errors="replace")
+        except (asyncssh.Error, OSError) as exc:
+            raise TransportError(f"{argv[0]}: {_reason(exc)}") from None
+        try:
+            if input is not None:
+                process.stdin.write(input)
+            process.stdin.write_eof()
+            async with asyncio.timeout(timeout):
+                completed = await process.wait()
+        except TimeoutError:
             raise CommandTimeout(f"{argv[0]} did not finish within {timeout:g} s") from None
         except (asyncssh.Error, OSError) as exc:
             raise TransportError(f"{argv[0]}: {_reason(exc)}") from None
+        finally:
+            process.close()
         return CommandResult(
             argv=tuple(argv),
             exit_status=completed.exit_status,
@@ -183,14 +193,14 @@ class SshLineStream(LineStream):
             raise TransportError(_reason(exc)) from None
         completed = await self._process.wait()
         self.exit_status = completed.exit_status
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._stderr_task
+        # gather, not a suppressed await: suppressing CancelledError here
+        # would also swallow a cancellation of the task that awaits.
+        await asyncio.gather(self._stderr_task, return_exceptions=True)
 
     async def close(self) -> None:
         self._process.close()
         self._stderr_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, asyncssh.Error, OSError):
-            await self._stderr_task
+        await asyncio.gather(self._stderr_task, return_exceptions=True)
 
 
 class KnownHostsCheck:

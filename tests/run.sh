@@ -18,6 +18,7 @@ declare -A providers=(
   [/usr/bin/nsenter]=util-linux
   [/usr/bin/restic]=restic
   [/usr/bin/tmux]=tmux
+  [/bin/busybox]=busybox
 )
 missing=()
 for path in "${!providers[@]}"; do

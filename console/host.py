@@ -1,0 +1,309 @@
+"""One host, watched live: its connection, facts, metrics and journal.
+
+A HostMonitor keeps its host connected (reconnecting by itself with backoff),
+runs one long-lived sampler stream, refreshes the facts now and then and
+follows the journal, resuming from the last cursor after a drop. It reports
+everything it learns as engine events; it never raises out of `run()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+from config.settings import HostConfig, Settings
+from console.aio import cancel_and_wait
+from console.backoff import reconnect_delay
+from console.errors import ParseError, TransportError
+from console.events import EngineEvent, FactsUpdated, JournalAppended, JournalProblem, SampleTaken, StatusChanged
+from console.facts import facts_argv, parse_facts
+from console.journal import JournalBuffer, journal_argv, parse_entry
+from console.model import Facts, HostState, HostStatus, JournalEntry, RawSample, Sample
+from console.sampler import FrameReader, compute_sample, read_local_sample, sampler_argv
+from console.transport import ConnectFailed, Transport
+
+log = logging.getLogger(__name__)
+
+HISTORY_SAMPLES = 120
+FACTS_TIMEOUT_S = 30.0
+# A stream that failed is restarted after this long (the connection is fine,
+# the command is not: retrying fast would only spin).
+STREAM_RETRY_S = 5.0
+# Journal entries are handed out in batches at most this often, so a flood of
+# lines becomes a few events per second instead of thousands.
+JOURNAL_FLUSH_S = 0.05
+
+Listener = Callable[[EngineEvent], None]
+
+
+class HostMonitor:
+    def __init__(
+        self,
+        config: HostConfig,
+        settings: Settings,
+        transport: Transport,
+        emit: Listener,
+        *,
+        sample_interval: float | None = None,
+        sample_count: int = 0,
+        follow_journal: bool = True,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.transport = transport
+        self._settings = settings
+        self._emit = emit
+        self._sample_interval = sample_interval or settings.refresh_interval
+        self._sample_count = sample_count
+        self._follow_journal = follow_journal
+
+        self.status = HostStatus(HostState.CONNECTING, since=time.time())
+        self.facts: Facts | None = None
+        self.facts_error: str | None = None
+        self.sample: Sample | None = None
+        self.history: deque[Sample] = deque(maxlen=HISTORY_SAMPLES)
+        self.sampler_error: str | None = None
+        self.journal = JournalBuffer(settings.journal_buffer)
+        self.journal_error: str | None = None
+        self.journal_units: tuple[str, ...] = ()
+        self.journal_priority: str | None = None
+        self.bad_journal_lines = 0
+
+        self._last_seen: float | None = None
+        self._journal_restart = asyncio.Event()
+        self.settled = asyncio.Event()
+        """Set once the host has shown what it is: facts and a full sample, or a failure."""
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Keep the host connected and watched until cancelled."""
+        attempt = 0
+        try:
+            while True:
+                try:
+                    await self.transport.connect()
+                except ConnectFailed as failure:
+                    delay = reconnect_delay(attempt, self._settings.ssh.reconnect_max)
+                    attempt += 1
+                    self._set_status(
+                        failure.state,
+                        error=failure.reason,
+                        fingerprint=failure.fingerprint,
+                        next_attempt=time.time() + delay,
+                    )
+                    self.settled.set()
+                    await asyncio.sleep(delay)
+                    continue
+                attempt = 0
+                self._mark_seen()
+                self._set_status(HostState.UP)
+                reason = await self._watch_while_connected()
+                delay = reconnect_delay(0, self._settings.ssh.reconnect_max)
+                self._set_status(HostState.DOWN, error=f"connection lost: {reason}", next_attempt=time.time() + delay)
+                await asyncio.sleep(delay)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.transport.close()
+
+    async def _watch_while_connected(self) -> str:
+        workers = [asyncio.create_task(self._facts_loop(), name=f"{self.name}:facts")]
+        workers.append(asyncio.create_task(self._sample_loop(), name=f"{self.name}:samples"))
+        if self._follow_journal:
+            workers.append(asyncio.create_task(self._journal_loop(), name=f"{self.name}:journal"))
+        try:
+            return await self.transport.wait_closed()
+        finally:
+            await cancel_and_wait(workers)
+
+    # --- facts -------------------------------------------------------------------
+
+    async def _facts_loop(self) -> None:
+        while True:
+            await self.refresh_facts()
+            delay = self._settings.facts_interval if self.facts_error is None else STREAM_RETRY_S
+            await asyncio.sleep(delay)
+
+    async def refresh_facts(self) -> None:
+        """Fetch the facts now (also used after an operation changed the host)."""
+        try:
+            result = await self.transport.run(facts_argv(), timeout=FACTS_TIMEOUT_S)
+            self._mark_seen()
+            facts = parse_facts(result.stdout)
+        except (TransportError, ParseError) as exc:
+            self.facts_error = str(exc)
+            self._check_settled()
+            return
+        self.facts = facts
+        self.facts_error = None
+        self._emit(FactsUpdated(self.name, facts))
+        self._check_settled()
+
+    # --- metrics -----------------------------------------------------------------
+
+    async def _sample_loop(self) -> None:
+        if self.transport.is_local:
+            await self._sample_locally()
+            return
+        while True:
+            try:
+                finished = await self._sample_remotely()
+            except TransportError as exc:
+                self.sampler_error = str(exc)
+                finished = False
+            self._check_settled()
+            if finished:
+                return
+            await asyncio.sleep(STREAM_RETRY_S)
+
+    async def _sample_remotely(self) -> bool:
+        """Read the sampler stream until it ends; True if it ended as asked."""
+        reader = FrameReader()
+        previous: RawSample | None = None
+        async with await self.transport.stream(sampler_argv(self._sample_interval, self._sample_count)) as lines:
+            async for line in lines:
+                self._mark_seen()
+                raw = reader.feed(line)
+                if raw is not None:
+                    self._record_sample(compute_sample(previous, raw, time.time()))
+                    previous = raw
+            if self._sample_count and lines.exit_status == 0:
+                return True
+            self.sampler_error = f"sampler exited with status {lines.exit_status}: {lines.stderr_tail or 'no message'}"
+            return False
+
+    async def _sample_locally(self) -> None:
+        previous: RawSample | None = None
+        taken = 0
+        while not self._sample_count or taken < self._sample_count:
+            started = time.monotonic()
+            try:
+                raw = await asyncio.to_thread(read_local_sample)
+            except OSError as exc:
+                self.sampler_error = f"cannot read local metrics: {exc}"
+                self._check_settled()
+            else:
+                self._mark_seen()
+                self._record_sample(compute_sample(previous, raw, time.time()))
+                previous = raw
+            taken += 1
+            await asyncio.sleep(max(0.0, self._sample_interval - (time.monotonic() - started)))
+
+    def _record_sample(self, sample: Sample) -> None:
+        self.sample = sample
+        self.sampler_error = None
+        self.history.append(sample)
+        self._emit(SampleTaken(self.name, sample))
+        self._check_settled()
+
+    # --- journal -----------------------------------------------------------------
+
+    def follow_journal(self, units: Sequence[str] = (), priority: str | None = None) -> None:
+        """Change what the journal stream shows; the buffer starts afresh."""
+        self.journal_units = tuple(units)
+        self.journal_priority = priority
+        self.journal.clear()
+        self._journal_restart.set()
+
+    async def _journal_loop(self) -> None:
+        attempt = 0
+        while True:
+            self._journal_restart.clear()
+            follow = asyncio.create_task(self._follow_journal_stream())
+            restart = asyncio.create_task(self._journal_restart.wait())
+            try:
+                await asyncio.wait([follow, restart], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                await cancel_and_wait([follow, restart])
+            if self._journal_restart.is_set():
+                attempt = 0
+                continue
+            problem = follow.exception() if not follow.cancelled() else None
+            error = str(problem) if problem else follow.result()
+            if error != self.journal_error:
+                self.journal_error = error
+                self._emit(JournalProblem(self.name, error))
+            await asyncio.sleep(max(STREAM_RETRY_S, reconnect_delay(attempt, self._settings.ssh.reconnect_max)))
+            attempt += 1
+
+    async def _follow_journal_stream(self) -> str:
+        """Follow the journal until journalctl ends; returns why it ended."""
+        argv = journal_argv(
+            after_cursor=self.journal.last_cursor,
+            lines=self._settings.journal_backlog,
+            units=self.journal_units,
+            priority=self.journal_priority,
+        )
+        pending: list[JournalEntry] = []
+        loop = asyncio.get_running_loop()
+        flush_handle: asyncio.TimerHandle | None = None
+
+        def flush() -> None:
+            nonlocal flush_handle
+            flush_handle = None
+            if pending:
+                fresh = self.journal.extend(pending)
+                pending.clear()
+                if fresh:
+                    self._emit(JournalAppended(self.name, tuple(fresh)))
+
+        try:
+            async with await self.transport.stream(argv) as lines:
+                async for line in lines:
+                    self._mark_seen()
+                    try:
+                        pending.append(parse_entry(line))
+                    except ParseError:
+                        self.bad_journal_lines += 1
+                        continue
+                    if self.journal_error is not None:
+                        self.journal_error = None
+                        self._emit(JournalProblem(self.name, None))
+                    if flush_handle is None:
+                        flush_handle = loop.call_later(JOURNAL_FLUSH_S, flush)
+                return f"journalctl exited with status {lines.exit_status}: {lines.stderr_tail or 'no message'}"
+        finally:
+            if flush_handle is not None:
+                flush_handle.cancel()
+            flush()
+
+    # --- state -------------------------------------------------------------------
+
+    def _mark_seen(self) -> None:
+        self._last_seen = time.time()
+
+    @property
+    def last_seen(self) -> float | None:
+        return self._last_seen
+
+    def _set_status(
+        self,
+        state: HostState,
+        *,
+        error: str | None = None,
+        fingerprint: str | None = None,
+        next_attempt: float | None = None,
+    ) -> None:
+        current = self.status
+        since = current.since if current.state == state else time.time()
+        status = HostStatus(
+            state=state,
+            since=since,
+            error=error,
+            last_seen=self._last_seen,
+            fingerprint=fingerprint,
+            next_attempt=next_attempt,
+        )
+        if status != current:
+            self.status = status
+            self._emit(StatusChanged(self.name, status))
+
+    def _check_settled(self) -> None:
+        has_facts = self.facts is not None or self.facts_error is not None
+        has_sample = (self.sample is not None and self.sample.cpu_percent is not None) or self.sampler_error is not None
+        if has_facts and has_sample:
+            self.settled.set()

@@ -1,0 +1,40 @@
+"""The engine must not pull in a UI library: `nixdeck status` starts fast and
+the engine can be used without a terminal. Each module is imported in a fresh
+interpreter, where nothing else could have loaded textual or rich."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+UI_MODULES = {"console.app"}
+ENGINE_MODULES = sorted(
+    f"{package}.{path.stem}"
+    for package in ("console", "config")
+    for path in (ROOT / package).glob("*.py")
+    if path.stem not in {"__init__", "__main__"} and f"{package}.{path.stem}" not in UI_MODULES
+)
+
+PROBE = """
+import importlib, sys
+importlib.import_module(sys.argv[1])
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in {"textual", "rich"})
+print(",".join(loaded))
+"""
+
+
+def test_every_engine_module_is_checked() -> None:
+    assert {"console.host", "console.ssh", "console.fleet", "console.status", "console.cli", "config.settings"} <= set(
+        ENGINE_MODULES
+    )
+
+
+@pytest.mark.parametrize("module", ENGINE_MODULES)
+def test_engine_module_imports_no_ui(module: str) -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE, module], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"{module} imported {result.stdout.strip()}"
