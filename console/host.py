@@ -23,7 +23,7 @@ from console.events import EngineEvent, FactsUpdated, JournalAppended, JournalPr
 from console.facts import facts_argv, parse_facts
 from console.journal import JournalBuffer, journal_argv, parse_entry
 from console.model import Facts, HostState, HostStatus, JournalEntry, RawSample, Sample
-from console.sampler import FrameReader, compute_sample, read_local_sample, sampler_argv
+from console.sampler import FrameReader, compute_sample, sampler_argv
 from console.transport import ConnectFailed, Transport
 
 log = logging.getLogger(__name__)
@@ -177,6 +177,8 @@ class HostMonitor:
             return False
 
     async def _sample_locally(self) -> None:
+        from console.localsampler import read_local_sample  # psutil only when a local host is watched
+
         previous: RawSample | None = None
         taken = 0
         while not self._sample_count or taken < self._sample_count:

@@ -1,5 +1,5 @@
 """Host metrics: the shell sampler that runs on a host, the parser of its
-frames, the rate arithmetic, and the psutil sampler of the local machine.
+frames and the rate arithmetic (the local machine: console.localsampler).
 
 A remote host runs `SAMPLER_SCRIPT` once over one long-lived SSH exec channel;
 it prints a frame of raw /proc and /sys text every interval. `FrameReader`
@@ -10,14 +10,11 @@ cuts the stream into frames, `parse_frame` turns one into a `RawSample`, and
 from __future__ import annotations
 
 import math
-import os
 import re
-import time
+
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from pathlib import Path
 
-import psutil
 
 from console.errors import ParseError
 from console.model import (
@@ -50,8 +47,9 @@ POWER_SUPPLY_ATTRS = (
 # gone it fails (or SIGPIPE kills the shell), and `|| exit` ends the loop even
 # where SIGPIPE was ignored on entry and cannot be reset. df is probed once
 # for -T (busybox may lack it) and -l (local only: a hung NFS mount must not
-# freeze the sampler). A sleep that refuses fractions falls back to whole
-# seconds, never zero, so the loop can never spin.
+# freeze the sampler), both at once first since GNU df has both. A sleep
+# that refuses fractions falls back to whole seconds, never zero, so the loop
+# can never spin.
 SAMPLER_SCRIPT = r"""
 LC_ALL=C; export LC_ALL
 iv=$1; count=$2
@@ -60,9 +58,12 @@ case $iv in *[1-9]*) ;; *) iv=1 ;; esac
 case $count in ''|*[!0-9]*) count=0 ;; esac
 whole=${iv%%.*}
 [ "$whole" = "$iv" ] || whole=$((${whole:-0} + 1))
-df_opts=-kP
-df -kPT / >/dev/null 2>&1 && df_opts=${df_opts}T
-df -kPl / >/dev/null 2>&1 && df_opts=${df_opts}l
+df_opts=-kPTl
+if ! df $df_opts / >/dev/null 2>&1; then
+  df_opts=-kP
+  df -kPT / >/dev/null 2>&1 && df_opts=${df_opts}T
+  df -kPl / >/dev/null 2>&1 && df_opts=${df_opts}l
+fi
 t=/sys/class/thermal/thermal_zone
 p=/sys/class/power_supply/*
 v=/sys/devices/virtual/net/*
@@ -101,7 +102,7 @@ NETWORK_FILESYSTEMS = frozenset({
 _PSEUDO_MOUNT_ROOTS = ("/proc", "/sys", "/dev")
 
 # Thermal drivers report sentinels such as -274000 m°C for an absent sensor.
-_PLAUSIBLE_CELSIUS = (-60.0, 200.0)
+PLAUSIBLE_CELSIUS = (-60.0, 200.0)
 
 # A frame that never ends must not grow without bound.
 MAX_FRAME_LINES = 200_000
@@ -454,7 +455,7 @@ def _temperatures(zones: Mapping[str, Mapping[str, str]]) -> tuple[Temperature, 
             celsius = int(attrs.get("temp", "")) / 1000
         except ValueError:
             continue  # the read failed (EIO is common) or the zone has no temp
-        if not _PLAUSIBLE_CELSIUS[0] < celsius < _PLAUSIBLE_CELSIUS[1]:
+        if not PLAUSIBLE_CELSIUS[0] < celsius < PLAUSIBLE_CELSIUS[1]:
             continue
         label = attrs.get("type") or zone
         if label in labels:  # two "acpitz" zones must stay apart
@@ -570,115 +571,4 @@ def compute_sample(prev: RawSample | None, raw: RawSample, taken_at: float) -> S
                                    {k: v.read_bytes for k, v in io_now.items()}, seconds),
         disk_write_bps=_summed_rate({k: v.write_bytes for k, v in io_prev.items()},
                                     {k: v.write_bytes for k, v in io_now.items()}, seconds),
-    )
-
-
-# --- the local machine -----------------------------------------------------------
-
-_CPU_TIME_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
-_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-_LOCAL_POWER_ROOT = Path("/sys/class/power_supply")
-
-
-def _ticks(times: object) -> CpuTimes:
-    """psutil's seconds as /proc/stat-like ticks (the first eight columns;
-    psutil names only those a platform has)."""
-    seconds = {f: getattr(times, f, 0.0) for f in _CPU_TIME_FIELDS}
-    as_ticks = {f: round(s * _TICKS_PER_SECOND) for f, s in seconds.items()}
-    return CpuTimes(total=sum(as_ticks.values()), idle=as_ticks["idle"] + as_ticks["iowait"])
-
-
-def _local_uptime() -> float:
-    # CLOCK_BOOTTIME is /proc/uptime's own clock and never jumps with NTP.
-    if hasattr(time, "CLOCK_BOOTTIME"):
-        return time.clock_gettime(time.CLOCK_BOOTTIME)
-    return time.time() - psutil.boot_time()
-
-
-def _local_disks() -> tuple[DiskUsage, ...]:
-    usages: list[DiskUsage] = []
-    for part in psutil.disk_partitions(all=False):
-        # Filter before statting: disk_usage on a hung network mount blocks.
-        if not is_real_filesystem(part.fstype, part.device, part.mountpoint):
-            continue
-        try:
-            usage = psutil.disk_usage(part.mountpoint)
-        except OSError:
-            continue
-        usages.append(DiskUsage(part.mountpoint, part.device, part.fstype,
-                                usage.total, usage.used, usage.free))
-    return real_filesystems(usages)
-
-
-def _local_temperatures() -> tuple[Temperature, ...]:
-    sensors = getattr(psutil, "sensors_temperatures", None)
-    readings: list[Temperature] = []
-    for chip, entries in (sensors() if sensors else {}).items():
-        for entry in entries:
-            if _PLAUSIBLE_CELSIUS[0] < entry.current < _PLAUSIBLE_CELSIUS[1]:
-                label = f"{chip} {entry.label}" if entry.label else chip
-                readings.append(Temperature(label, float(entry.current)))
-    return tuple(readings)
-
-
-def _read_attr(path: Path) -> str | None:
-    try:
-        return path.read_text().strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _local_power() -> tuple[PowerSupply, ...]:
-    try:
-        directories = sorted(_LOCAL_POWER_ROOT.iterdir())
-    except OSError:
-        return _psutil_battery()
-    supplies: list[PowerSupply] = []
-    for directory in directories:
-        attrs = {a: v for a in POWER_SUPPLY_ATTRS if (v := _read_attr(directory / a)) is not None}
-        supply = power_supply(directory.name, attrs)
-        if supply is not None:
-            supplies.append(supply)
-    return tuple(supplies)
-
-
-def _psutil_battery() -> tuple[PowerSupply, ...]:
-    """Where there is no /sys (macOS, BSD): psutil's battery summary."""
-    sensors_battery = getattr(psutil, "sensors_battery", None)
-    battery = sensors_battery() if sensors_battery else None
-    if battery is None:
-        return ()
-    plugged = battery.power_plugged
-    status = None if plugged is None else ("Charging" if plugged else "Discharging")
-    supplies = [PowerSupply("battery", "Battery", capacity=round(battery.percent), status=status)]
-    if plugged is not None:
-        supplies.append(PowerSupply("AC", "Mains", online=plugged))
-    return tuple(supplies)
-
-
-def read_local_sample() -> RawSample:
-    """The machine the console runs on, in the same terms as a host's frame."""
-    memory = psutil.virtual_memory()
-    swap = psutil.swap_memory()
-    disk_counters = psutil.disk_io_counters(perdisk=True) or {}
-    disk_names = set(disk_counters)
-    return RawSample(
-        uptime_s=_local_uptime(),
-        cpu=_ticks(psutil.cpu_times()),
-        per_cpu=tuple(_ticks(t) for t in psutil.cpu_times(percpu=True)),
-        mem=MemInfo(memory.total, memory.available, swap.total, swap.free),
-        load=tuple(psutil.getloadavg()),  # type: ignore[arg-type]
-        net=tuple(
-            NetCounters(name, c.bytes_recv, c.bytes_sent, os.path.exists(f"/sys/devices/virtual/net/{name}"))
-            for name, c in psutil.net_io_counters(pernic=True).items()
-            if name not in ("lo", "lo0")
-        ),
-        disk_io=tuple(
-            DiskIO(name, c.read_bytes, c.write_bytes)
-            for name, c in disk_counters.items()
-            if is_whole_disk(name, disk_names)
-        ),
-        disks=_local_disks(),
-        temperatures=_local_temperatures(),
-        power=_local_power(),
     )

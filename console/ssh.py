@@ -25,6 +25,7 @@ from console.transport import ConnectFailed, LineStream, Transport, command_line
 
 DEFAULT_KNOWN_HOSTS = (Path("~/.ssh/known_hosts"), Path("/etc/ssh/ssh_known_hosts"))
 KEEPALIVE_COUNT_MAX = 3
+READ_CHUNK = 256 * 1024
 
 # Runs a streaming command so that it stops when the channel goes away. sshd
 # does not kill a session's command when the client disconnects, and
@@ -186,11 +187,20 @@ class SshLineStream(LineStream):
                 self._stderr.append(line.rstrip("\n"))
 
     async def __aiter__(self) -> AsyncIterator[str]:
+        # Read what has arrived and split it here: asyncssh's readline costs
+        # a round through its stream machinery per line, which dominated the
+        # console's CPU time per sample.
+        partial = ""
         try:
-            async for line in self._process.stdout:
-                yield line.rstrip("\n")
+            while chunk := await self._process.stdout.read(READ_CHUNK):
+                lines = (partial + chunk).split("\n")
+                partial = lines.pop()
+                for line in lines:
+                    yield line
         except (asyncssh.Error, OSError) as exc:
             raise TransportError(_reason(exc)) from None
+        if partial:
+            yield partial
         completed = await self._process.wait()
         self.exit_status = completed.exit_status
         # gather, not a suppressed await: suppressing CancelledError here

@@ -16,7 +16,7 @@ from console.host import HostMonitor
 from console.model import HostState
 
 # Two samples this far apart give a CPU figure without slowing the snapshot.
-STATUS_SAMPLE_INTERVAL_S = 0.25
+STATUS_SAMPLE_INTERVAL_S = 0.1
 STATUS_SETTLE_MARGIN_S = 10.0
 
 

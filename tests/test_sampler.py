@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from console.errors import ParseError
 from console.model import CpuTimes, DiskIO, NetCounters, RawSample
+from console.localsampler import read_local_sample
 from console.sampler import (
     DF_MARKER,
     FRAME_BEGIN,
@@ -29,7 +30,6 @@ from console.sampler import (
     compute_sample,
     parse_df,
     parse_frame,
-    read_local_sample,
     sampler_argv,
 )
 
