@@ -104,7 +104,8 @@ class HostMonitor:
                 self._set_status(HostState.UP)
                 reason = await self._watch_while_connected()
                 delay = reconnect_delay(0, self._settings.ssh.reconnect_max)
-                self._set_status(HostState.DOWN, error=f"connection lost: {reason}", next_attempt=time.time() + delay)
+                error = reason if "connection" in reason.lower() else f"connection lost: {reason}"
+                self._set_status(HostState.DOWN, error=error, next_attempt=time.time() + delay)
                 await asyncio.sleep(delay)
         finally:
             with contextlib.suppress(Exception):

@@ -207,3 +207,24 @@ async def test_arguments_reach_the_host_verbatim(fleet3: TestFleet, tmp_path: Pa
         await transport.close()
     assert result.ok and result.stdout == hostile
     assert not fleet3.host("alpha").run(["sh", "-c", "test -e /tmp/nixdeck-pwned && echo yes || echo no"]).stdout.startswith("yes")
+
+
+async def test_journal_filters_by_unit_and_priority(fleet3: TestFleet, tmp_path: Path) -> None:
+    async with Fleet(fleet_settings(fleet3, tmp_path)) as fleet:
+        monitor = fleet["alpha"]
+        await wait_for(lambda: len(monitor.journal) > 0, 20, "alpha's journal")
+        units = {entry.unit for entry in monitor.journal}
+        assert "sshd.service" in units and len(units) > 1, units
+
+        monitor.follow_journal(units=["sshd.service"])
+        await wait_for(lambda: len(monitor.journal) > 0, 10, "the filtered journal")
+        assert {entry.unit for entry in monitor.journal} == {"sshd.service"}
+
+        monitor.follow_journal(priority="err")
+        await wait_for(lambda: len(monitor.journal) > 0, 10, "errors only")
+        assert all(entry.priority <= 3 for entry in monitor.journal)
+        marker = f"filtered live {time.time_ns()}"
+        fleet3.host("alpha").log(marker + " info", priority=6)
+        fleet3.host("alpha").log(marker + " crit", priority=2)
+        await wait_for(lambda: any(e.message == marker + " crit" for e in monitor.journal), 5, "the live error")
+        assert not any(e.message == marker + " info" for e in monitor.journal)
