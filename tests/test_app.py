@@ -39,7 +39,7 @@ async def test_the_fleet_table_shows_every_host_live_and_q_quits(fleet3: TestFle
         await wait_until(pilot, lambda: all(" up " in f" {row_text(table, h)} " for h in table.rows), 20, "all hosts up")
         await wait_until(pilot, lambda: "%" in row_text(table, "alpha").split("up", 1)[1], 10, "a CPU figure")
         await wait_until(pilot, lambda: "reboot pending" in row_text(table, "gamma"), 10, "gamma's facts")
-        assert "76%" in row_text(table, "beta")
+        await wait_until(pilot, lambda: "76%" in row_text(table, "beta"), 10, "beta's battery")
         assert row_text(table, "gamma").split()[-1] == "1", "one failed unit on gamma"
         await pilot.press("q")
         await pilot.pause()
