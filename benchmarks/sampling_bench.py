@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config.loader import load_settings  # noqa: E402
-from console.events import EngineEvent, SampleTaken  # noqa: E402
-from console.fleet import Fleet  # noqa: E402
-from tests.fleet import HostSpec, TestFleet  # noqa: E402
+from config.loader import load_settings
+from console.events import EngineEvent, SampleTaken
+from console.fleet import Fleet
+from tests.fleet import HostSpec, TestFleet
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -114,15 +114,19 @@ def _format_loc(loc: tuple[Any, ...], file_values: Mapping[str, Any]) -> str:
 
 
 def _origin(loc: tuple[Any, ...], file_values: Mapping[str, Any], source: str) -> str:
-    """Say where a bad value came from: an environment variable or the file."""
-    str_parts = [str(p) for p in loc if not isinstance(p, int)]
-    env_name = ENV_PREFIX + "__".join(str_parts).upper()
-    if str_parts and loc[0] not in file_values and env_name in os.environ:
-        return f"environment variable {env_name}"
-    if loc and loc[0] not in file_values:
-        for name in os.environ:
-            if name.upper() == ENV_PREFIX + str(loc[0]).upper():
-                return f"environment variable {name}"
+    """Say where a bad value came from: an environment variable or the file.
+
+    The variable may name the key itself (NIXDECK_SSH__CONNECT_TIMEOUT) or a
+    table above it holding JSON (NIXDECK_SSH); names are case-insensitive.
+    """
+    if not loc or loc[0] in file_values:
+        return source
+    keys = [str(part).upper() for part in loc if not isinstance(part, int)]
+    candidates = [ENV_PREFIX + "__".join(keys[:depth]) for depth in range(len(keys), 0, -1)]
+    present = {name.upper(): name for name in os.environ}
+    for candidate in candidates:
+        if candidate in present:
+            return f"environment variable {present[candidate]}"
     return source
 
 
@@ -134,12 +138,10 @@ def _problem(error: Mapping[str, Any]) -> str:
         return "required key is missing"
     message = str(error["msg"])
     if kind in {"value_error", "assertion_error"}:
-        message = message.removeprefix("Value error, ")
-        return message
+        return message.removeprefix("Value error, ")
+    message = message[0].lower() + message[1:]
     value = error.get("input")
-    if isinstance(value, (str, int, float, bool)) and not isinstance(value, dict):
-        return f"{message[0].lower()}{message[1:]} (got {value!r})"
-    return message[0].lower() + message[1:]
+    return f"{message} (got {value!r})" if isinstance(value, (str, int, float, bool)) else message
 
 
 def _fix(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
@@ -152,7 +154,7 @@ def _fix(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
         return f"{hint}remove it or use one of: {', '.join(sorted(known))}"
     if kind == "missing":
         return f'add {key} = ... to this entry (e.g. name = "p620")' if key == "name" else f"add a value for {key}"
-    if kind.endswith("_parsing") or kind.endswith("_type"):
+    if kind.endswith(("_parsing", "_type")):
         expected = {
             "int": "a whole number, without quotes",
             "float": "a number, without quotes",

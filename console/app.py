@@ -8,9 +8,10 @@ the current screen.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from config.settings import Settings
 from console.events import EngineEvent
@@ -21,11 +22,10 @@ from widgets.messages import HostChanged
 
 class NixdeckApp(App[None]):
     TITLE = "nixdeck"
-    BINDINGS = [Binding("q", "quit", "Quit")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
 
     def __init__(self, settings: Settings, *, config_path: Path | None = None) -> None:
         super().__init__()
-        self.settings = settings
         self.fleet = Fleet(settings)
         self.sub_title = str(config_path) if config_path else "this machine (no config file)"
 

@@ -61,11 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from console.status import all_reached, render_json, render_table, take_snapshot
 
         try:
-            reports = asyncio.run(take_snapshot(settings))
+            monitors = asyncio.run(take_snapshot(settings))
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
-        print(render_json(reports) if args.json else render_table(reports))
-        return EXIT_OK if all_reached(reports) else EXIT_UNREACHED
+        print(render_json(monitors) if args.json else render_table(monitors))
+        return EXIT_OK if all_reached(monitors) else EXIT_UNREACHED
 
     from console.app import NixdeckApp
 

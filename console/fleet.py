@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Self
 
 from config.settings import HostConfig, Settings
 from console.aio import cancel_and_wait
@@ -32,7 +33,6 @@ class Fleet:
         sample_count: int = 0,
         follow_journal: bool = True,
     ) -> None:
-        self.settings = settings
         self._listeners: list[Listener] = []
         self.monitors: dict[str, HostMonitor] = {
             host.name: HostMonitor(
@@ -79,9 +79,10 @@ class Fleet:
         """Wait until every host has shown its facts and a full sample, or failed."""
         waits = [monitor.settled.wait() for monitor in self.monitors.values()]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*waits), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*waits)
 
-    async def __aenter__(self) -> Fleet:
+    async def __aenter__(self) -> Self:
         self.start()
         return self
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -19,14 +18,19 @@ from config.settings import HostConfig, Settings
 from console.aio import cancel_and_wait
 from console.backoff import reconnect_delay
 from console.errors import ParseError, TransportError
-from console.events import EngineEvent, FactsUpdated, JournalAppended, JournalProblem, SampleTaken, StatusChanged
+from console.events import (
+    EngineEvent,
+    FactsUpdated,
+    JournalAppended,
+    JournalProblem,
+    SampleTaken,
+    StatusChanged,
+)
 from console.facts import facts_argv, parse_facts
 from console.journal import JournalBuffer, journal_argv, parse_entry
 from console.model import Facts, HostState, HostStatus, JournalEntry, RawSample, Sample
 from console.sampler import FrameReader, compute_sample, sampler_argv
 from console.transport import ConnectFailed, Transport
-
-log = logging.getLogger(__name__)
 
 HISTORY_SAMPLES = 120
 FACTS_TIMEOUT_S = 30.0
@@ -64,16 +68,15 @@ class HostMonitor:
         self.status = HostStatus(HostState.CONNECTING, since=time.time())
         self.facts: Facts | None = None
         self.facts_error: str | None = None
-        self.sample: Sample | None = None
         self.history: deque[Sample] = deque(maxlen=HISTORY_SAMPLES)
         self.sampler_error: str | None = None
         self.journal = JournalBuffer(settings.journal_buffer)
         self.journal_error: str | None = None
         self.journal_units: tuple[str, ...] = ()
         self.journal_priority: str | None = None
-        self.bad_journal_lines = 0
+        self.last_seen: float | None = None
+        """When the host last answered anything (epoch seconds)."""
 
-        self._last_seen: float | None = None
         self._journal_restart = asyncio.Event()
         self.settled = asyncio.Event()
         """Set once the host has shown what it is: facts and a full sample, or a failure."""
@@ -178,7 +181,9 @@ class HostMonitor:
             return False
 
     async def _sample_locally(self) -> None:
-        from console.localsampler import read_local_sample  # psutil only when a local host is watched
+        from console.localsampler import (
+            read_local_sample,  # psutil only when a local host is watched
+        )
 
         previous: RawSample | None = None
         taken = 0
@@ -196,8 +201,12 @@ class HostMonitor:
             taken += 1
             await asyncio.sleep(max(0.0, self._sample_interval - (time.monotonic() - started)))
 
+    @property
+    def sample(self) -> Sample | None:
+        """The newest sample."""
+        return self.history[-1] if self.history else None
+
     def _record_sample(self, sample: Sample) -> None:
-        self.sample = sample
         self.sampler_error = None
         self.history.append(sample)
         self._emit(SampleTaken(self.name, sample))
@@ -261,8 +270,7 @@ class HostMonitor:
                     try:
                         pending.append(parse_entry(line))
                     except ParseError:
-                        self.bad_journal_lines += 1
-                        continue
+                        continue  # one unreadable line must not stop the stream
                     if self.journal_error is not None:
                         self.journal_error = None
                         self._emit(JournalProblem(self.name, None))
@@ -277,11 +285,7 @@ class HostMonitor:
     # --- state -------------------------------------------------------------------
 
     def _mark_seen(self) -> None:
-        self._last_seen = time.time()
-
-    @property
-    def last_seen(self) -> float | None:
-        return self._last_seen
+        self.last_seen = time.time()
 
     def _set_status(
         self,
@@ -297,7 +301,7 @@ class HostMonitor:
             state=state,
             since=since,
             error=error,
-            last_seen=self._last_seen,
+            last_seen=self.last_seen,
             fingerprint=fingerprint,
             next_attempt=next_attempt,
         )

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import psutil
 
-from console.model import CpuTimes, DiskIO, DiskUsage, MemInfo, NetCounters, PowerSupply, RawSample, Temperature
+from console.model import (
+    CpuTimes,
+    DiskIO,
+    DiskUsage,
+    MemInfo,
+    NetCounters,
+    PowerSupply,
+    RawSample,
+    Temperature,
+)
 from console.sampler import (
     PLAUSIBLE_CELSIUS,
     POWER_SUPPLY_ATTRS,
@@ -19,6 +28,7 @@ from console.sampler import (
     power_supply,
     real_filesystems,
 )
+
 _CPU_TIME_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _LOCAL_POWER_ROOT = Path("/sys/class/power_supply")

@@ -78,6 +78,10 @@ class MemInfo:
         return max(self.total - self.available, 0)
 
     @property
+    def percent(self) -> float:
+        return 100.0 * self.used / self.total if self.total else 0.0
+
+    @property
     def swap_used(self) -> int:
         return max(self.swap_total - self.swap_free, 0)
 

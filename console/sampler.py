@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-
 
 from console.errors import ParseError
 from console.model import (
@@ -171,7 +169,7 @@ class FrameReader:
                 return parse_frame(body)
             except ParseError as exc:
                 self._reject(str(exc))
-            except Exception as exc:  # a parser bug must not end the host's stream
+            except Exception as exc:  # noqa: BLE001 - a parser bug must not end the host's stream
                 self._reject(f"unexpected {type(exc).__name__}: {exc}")
             return None
         if len(self._body) >= MAX_FRAME_LINES:

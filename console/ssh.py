@@ -75,7 +75,7 @@ class SshTransport(Transport):
             raise ConnectFailed(HostState.DOWN, f"key exchange failed: {exc.reason}") from None
         except asyncssh.PermissionDenied as exc:
             raise ConnectFailed(HostState.AUTH_FAILED, f"authentication failed: {exc.reason or 'permission denied'}") from None
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             raise ConnectFailed(HostState.DOWN, f"timed out after {self._ssh.connect_timeout:g} s") from None
         except socket.gaierror as exc:
             raise ConnectFailed(HostState.DOWN, f"cannot resolve {options.host}: {exc.strerror}") from None
@@ -121,17 +121,17 @@ class SshTransport(Transport):
             candidates = DEFAULT_KNOWN_HOSTS
         return [path.expanduser() for path in candidates]
 
-    def _require_connection(self) -> asyncssh.SSHClientConnection:
+    async def _start(self, argv: Sequence[str], name: str) -> asyncssh.SSHClientProcess[str]:
+        """Open a channel running `argv`; `name` is what errors call it."""
         if self._connection is None:
             raise TransportError("not connected")
-        return self._connection
+        try:
+            return await self._connection.create_process(command_line(argv), encoding="utf-8", errors="replace")
+        except (asyncssh.Error, OSError) as exc:
+            raise TransportError(f"{name}: {_reason(exc)}") from None
 
     async def run(self, argv: Sequence[str], *, timeout: float, input: str | None = None) -> CommandResult:
-        connection = self._require_connection()
-        try:
-            process = await connection.create_process(command_line(argv), encoding="utf-8", errors="replace")
-        except (asyncssh.Error, OSError) as exc:
-            raise TransportError(f"{argv[0]}: {_reason(exc)}") from None
+        process = await self._start(argv, argv[0])
         try:
             if input is not None:
                 process.stdin.write(input)
@@ -152,12 +152,7 @@ class SshTransport(Transport):
         )
 
     async def stream(self, argv: Sequence[str]) -> LineStream:
-        connection = self._require_connection()
-        wrapped = ["sh", "-c", STREAM_WATCHDOG, "nixdeck-stream", *argv]
-        try:
-            process = await connection.create_process(command_line(wrapped), encoding="utf-8", errors="replace")
-        except (asyncssh.Error, OSError) as exc:
-            raise TransportError(f"{argv[0]}: {_reason(exc)}") from None
+        process = await self._start(["sh", "-c", STREAM_WATCHDOG, "nixdeck-stream", *argv], argv[0])
         return SshLineStream(process)
 
     async def wait_closed(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from config.settings import Settings
 from console.fleet import Fleet
 from console.host import HostMonitor
+from console.humanize import human_bytes
 from console.model import HostState
 
 # Two samples this far apart give a CPU figure without slowing the snapshot.
@@ -20,13 +21,13 @@ STATUS_SAMPLE_INTERVAL_S = 0.1
 STATUS_SETTLE_MARGIN_S = 10.0
 
 
-async def take_snapshot(settings: Settings) -> list[dict[str, Any]]:
-    """Connect to every host at once, wait until each has answered or failed,
-    and describe each one."""
+async def take_snapshot(settings: Settings) -> list[HostMonitor]:
+    """Connect to every host at once and wait until each has answered or
+    failed; the monitors then hold what was learnt."""
     fleet = Fleet(settings, sample_interval=STATUS_SAMPLE_INTERVAL_S, sample_count=2, follow_journal=False)
     async with fleet:
         await fleet.wait_settled(settings.ssh.connect_timeout + STATUS_SETTLE_MARGIN_S)
-        return [host_report(monitor) for monitor in fleet.monitors.values()]
+    return list(fleet.monitors.values())
 
 
 def host_report(monitor: HostMonitor) -> dict[str, Any]:
@@ -59,60 +60,58 @@ def host_report(monitor: HostMonitor) -> dict[str, Any]:
         "battery_percent": sample.battery_percent if sample else None,
         "on_ac": sample.on_ac if sample else None,
         "failed_units": [unit.unit for unit in facts.failed_units] if facts else [],
-        "problems": [p for p in (monitor.facts_error, monitor.sampler_error) if p],
+        "problems": problems(monitor),
     }
 
 
-def all_reached(reports: Sequence[dict[str, Any]]) -> bool:
-    return all(report["state"] == HostState.UP.value for report in reports)
+def problems(monitor: HostMonitor) -> list[str]:
+    """Commands that failed on a host that is reachable."""
+    return [problem for problem in (monitor.facts_error, monitor.sampler_error) if problem]
 
 
-def render_json(reports: Sequence[dict[str, Any]]) -> str:
-    return json.dumps(list(reports), indent=2)
+def all_reached(monitors: Sequence[HostMonitor]) -> bool:
+    return all(monitor.status.state == HostState.UP for monitor in monitors)
 
 
-def render_table(reports: Sequence[dict[str, Any]]) -> str:
+def render_json(monitors: Sequence[HostMonitor]) -> str:
+    return json.dumps([host_report(monitor) for monitor in monitors], indent=2)
+
+
+def render_table(monitors: Sequence[HostMonitor]) -> str:
     headers = ("HOST", "STATE", "CPU", "MEM", "LOAD", "DISK", "BAT", "NIXOS", "GEN", "FAILED")
-    rows = [headers] + [_table_row(report) for report in reports]
+    rows = [headers] + [_table_row(monitor) for monitor in monitors]
     widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    for report in reports:
-        if report["error"]:
-            lines.append(f"{report['name']}: {report['error']}")
-        for problem in report["problems"]:
-            lines.append(f"{report['name']}: {problem}")
+    for monitor in monitors:
+        for problem in [monitor.status.error, *problems(monitor)]:
+            if problem:
+                lines.append(f"{monitor.name}: {problem}")
     return "\n".join(lines)
 
 
-def _table_row(report: dict[str, Any]) -> tuple[str, ...]:
-    cpu = report["cpu_percent"]
-    mem_used, mem_total = report["mem_used_bytes"], report["mem_total_bytes"]
-    disks = report["disks"]
-    fullest = max(disks, key=lambda d: d["used"] / d["total"] if d["total"] else 0, default=None)
-    generation = report["current_generation"]
-    if generation is not None and report["booted_generation"] not in (None, generation):
-        generation_text = f"{generation} (booted {report['booted_generation']})"
+def _table_row(monitor: HostMonitor) -> tuple[str, ...]:
+    facts, sample = monitor.facts, monitor.sample
+    up = monitor.status.state == HostState.UP
+    raw = sample.raw if sample else None
+    fullest = sample.fullest_disk if sample else None
+    generation = "-"
+    if facts is not None and facts.current_generation is not None:
+        generation = str(facts.current_generation)
+        if facts.reboot_pending and facts.booted_generation is not None:
+            generation += f" (booted {facts.booted_generation})"
+    if facts is None:
+        nixos = "-"
     else:
-        generation_text = "-" if generation is None else str(generation)
+        nixos = facts.nixos_version or ("not NixOS" if not facts.is_nixos else "-")
     return (
-        report["name"],
-        report["state"],
-        "-" if cpu is None else f"{cpu:.0f}%",
-        "-" if not mem_total else f"{100 * mem_used / mem_total:.0f}% of {human_bytes(mem_total)}",
-        "-" if report["load"] is None else f"{report['load'][0]:.2f}",
-        "-" if fullest is None or not fullest["total"] else f"{100 * fullest['used'] / fullest['total']:.0f}% {fullest['mount']}",
-        "-" if report["battery_percent"] is None else f"{report['battery_percent']}%",
-        report["nixos_version"] or ("not NixOS" if report["is_nixos"] is False else "-"),
-        generation_text,
-        str(len(report["failed_units"])) if report["failed_units"] else "0" if report["state"] == "up" else "-",
+        monitor.name,
+        monitor.status.state.value,
+        "-" if sample is None or sample.cpu_percent is None else f"{sample.cpu_percent:.0f}%",
+        "-" if raw is None or not raw.mem.total else f"{raw.mem.percent:.0f}% of {human_bytes(raw.mem.total)}",
+        "-" if raw is None else f"{raw.load[0]:.2f}",
+        "-" if fullest is None or not fullest.total else f"{fullest.percent:.0f}% {fullest.mount}",
+        "-" if sample is None or sample.battery_percent is None else f"{sample.battery_percent}%",
+        nixos,
+        generation,
+        str(len(facts.failed_units)) if facts is not None else ("0" if up else "-"),
     )
-
-
-def human_bytes(count: float) -> str:
-    if abs(count) < 1024:
-        return f"{count:.0f} B"
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        count /= 1024
-        if abs(count) < 1024 or unit == "TiB":
-            break
-    return f"{count:.1f} {unit}"

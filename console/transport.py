@@ -11,6 +11,7 @@ import shlex
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
+from typing import Self
 
 from console.model import CommandResult, HostState
 
@@ -50,7 +51,7 @@ class LineStream(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
-    async def __aenter__(self) -> LineStream:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
+
 from tests.fleet import HostSpec, TestFleet, preflight
 
 

@@ -20,7 +20,7 @@ def run_nixdeck(*args: str, env: dict[str, str] | None = None, home: Path) -> su
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "console", *args], capture_output=True, text=True, env=environment, timeout=60
-    )
+    , check=False)
 
 
 def assert_config_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:

@@ -8,15 +8,22 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from console.errors import ParseError
-from console.facts import FACTS_SCRIPT, facts_argv, parse_boot_time, parse_facts, parse_os_release, parse_systemd_span
+from console.facts import (
+    FACTS_SCRIPT,
+    facts_argv,
+    parse_boot_time,
+    parse_facts,
+    parse_os_release,
+    parse_systemd_span,
+)
 from console.model import BootTime, FailedUnit, Generation
+from tests.properties import PARSER_PROPERTIES, only_parse_errors
 
 STORE = "/nix/store"
 SYSTEM_41 = f"{STORE}/0a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-nixos-system-web1-24.05.20240501.aaaaaaa"
@@ -244,7 +251,7 @@ def test_report_cut_short_still_gives_what_arrived() -> None:
 
 def test_this_machine_for_real() -> None:
     """This machine is not NixOS (Debian here): a normal result, not an error."""
-    result = subprocess.run(facts_argv(), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(facts_argv(), capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0
     facts = parse_facts(result.stdout)
     assert facts.hostname == os.uname().nodename
@@ -290,7 +297,7 @@ def test_script_on_a_nixos_layout_in_a_private_mount_namespace(shell: str) -> No
     result = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", FAKE_NIXOS, "fake-nixos",
          *run, "-c", FACTS_SCRIPT, "nixdeck-facts"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, check=False,
     )
     if result.returncode != 0 and "mount" in result.stderr:
         pytest.skip(f"cannot mount here: {result.stderr.strip()[:200]}")
@@ -307,14 +314,7 @@ def test_script_on_a_nixos_layout_in_a_private_mount_namespace(shell: str) -> No
 
 # --- nothing from a host crashes the parser ---------------------------------------------
 
-HYPOTHESIS = settings(max_examples=300, deadline=None)
 
-
-def only_parse_errors(call: Callable[[], object]) -> None:
-    try:
-        call()
-    except ParseError:
-        pass
 
 
 REPORT_WORDS = st.sampled_from([
@@ -327,13 +327,13 @@ REPORT_WORDS = st.sampled_from([
 REPORT_TEXT = st.one_of(st.text(max_size=300), st.lists(REPORT_WORDS, max_size=60).map(" ".join))
 
 
-@HYPOTHESIS
+@PARSER_PROPERTIES
 @given(REPORT_TEXT)
 def test_parse_facts_raises_only_parse_error(text: str) -> None:
     only_parse_errors(lambda: parse_facts(text))
 
 
-@HYPOTHESIS
+@PARSER_PROPERTIES
 @given(st.data())
 def test_parse_facts_on_damaged_reports(data: st.DataObject) -> None:
     report = data.draw(st.sampled_from([
@@ -346,13 +346,13 @@ def test_parse_facts_on_damaged_reports(data: st.DataObject) -> None:
     only_parse_errors(lambda: parse_facts(damaged))
 
 
-@HYPOTHESIS
+@PARSER_PROPERTIES
 @given(st.text())
 def test_parse_os_release_never_raises(text: str) -> None:
     assert isinstance(parse_os_release(text), dict)
 
 
-@HYPOTHESIS
+@PARSER_PROPERTIES
 @given(st.one_of(st.text(), st.from_regex(r"\A(\d+(\.\d+)?(y|month|w|d|h|min|s|ms|us|x)? ?){0,4}\Z")))
 def test_parse_systemd_span_raises_only_parse_error(text: str) -> None:
     only_parse_errors(lambda: parse_systemd_span(text))

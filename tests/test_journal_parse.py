@@ -9,11 +9,10 @@ import shutil
 import struct
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from console.errors import ParseError
@@ -27,6 +26,7 @@ from console.journal import (
     parse_priority,
 )
 from console.model import JournalEntry
+from tests.properties import PARSER_PROPERTIES, only_parse_errors
 
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
 BOOT_ID = "0123456789abcdef0123456789abcdef"
@@ -247,7 +247,6 @@ def test_buffer_keeps_up_with_5000_lines_a_second() -> None:
 
 # --- nothing from a host crashes the parser ---------------------------------------------------
 
-HYPOTHESIS = settings(max_examples=300, deadline=None)
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
@@ -265,26 +264,20 @@ FIELD_NAMES = st.sampled_from([
 ])
 
 
-def only_parse_errors(call: Callable[[], object]) -> None:
-    try:
-        call()
-    except ParseError:
-        pass
 
-
-@HYPOTHESIS
+@PARSER_PROPERTIES
 @given(st.text())
 def test_parse_entry_on_any_text(text: str) -> None:
     only_parse_errors(lambda: parse_entry(text))
 
 
-@HYPOTHESIS
+@PARSER_PROPERTIES
 @given(JSON_VALUES)
 def test_parse_entry_on_any_json(value: object) -> None:
     only_parse_errors(lambda: parse_entry(json.dumps(value)))
 
 
-@HYPOTHESIS
+@PARSER_PROPERTIES
 @given(st.dictionaries(FIELD_NAMES, FIELD_VALUES, max_size=8), st.text(min_size=1, max_size=20))
 def test_an_entry_with_a_cursor_always_parses(fields: dict[str, object], cursor: str) -> None:
     parsed = parse_entry(json.dumps({**fields, "__CURSOR": cursor}))
@@ -292,7 +285,7 @@ def test_an_entry_with_a_cursor_always_parses(fields: dict[str, object], cursor:
     assert isinstance(parsed.message, str)
 
 
-@HYPOTHESIS
+@PARSER_PROPERTIES
 @given(st.data())
 def test_parse_entry_on_cut_real_lines(data: st.DataObject) -> None:
     text = line(MESSAGE=list(b"bad \xff"), PRIORITY="3", TAG=["a", "b"], CODE=None)

@@ -6,19 +6,17 @@ from __future__ import annotations
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from console.errors import ParseError
-from console.model import CpuTimes, DiskIO, NetCounters, RawSample
 from console.localsampler import read_local_sample
+from console.model import CpuTimes, DiskIO, NetCounters, RawSample
 from console.sampler import (
     DF_MARKER,
     FRAME_BEGIN,
@@ -32,6 +30,7 @@ from console.sampler import (
     parse_frame,
     sampler_argv,
 )
+from tests.properties import PARSER_PROPERTIES, only_parse_errors
 
 SHELLS = [
     pytest.param(shell, id=shell[0], marks=pytest.mark.skipif(not shutil.which(shell[0]), reason=f"no {shell[0]}"))
@@ -42,7 +41,7 @@ SHELLS = [
 def run_sampler(shell: list[str], interval: float, count: int) -> subprocess.CompletedProcess[str]:
     """The sampler as a host runs it: `sh -c SCRIPT nixdeck-sampler INTERVAL COUNT`."""
     argv = sampler_argv(interval, count)
-    return subprocess.run([*shell, *argv[1:]], capture_output=True, text=True, timeout=30)
+    return subprocess.run([*shell, *argv[1:]], capture_output=True, text=True, timeout=30, check=False)
 
 
 def read_frames(text: str) -> tuple[list[RawSample], FrameReader]:
@@ -113,7 +112,7 @@ def test_fractional_interval_is_honoured() -> None:
 def test_a_bad_interval_falls_back_to_one_second_instead_of_spinning(interval: str) -> None:
     started = time.monotonic()
     result = subprocess.run(["sh", "-c", SAMPLER_SCRIPT, "nixdeck-sampler", interval, "2"],
-                            capture_output=True, text=True, timeout=10)
+                            capture_output=True, text=True, timeout=10, check=False)
     assert len(read_frames(result.stdout)[0]) == 2
     assert time.monotonic() - started >= 0.9
 
@@ -122,12 +121,11 @@ def test_a_bad_interval_falls_back_to_one_second_instead_of_spinning(interval: s
 @pytest.mark.parametrize("sigpipe", ["default", "ignored"])
 def test_script_exits_when_its_reader_goes_away(shell: list[str], sigpipe: str) -> None:
     # With SIGPIPE ignored on entry the shell cannot reset it; the failed
-    # printf must end the loop then.
-    def preexec() -> None:
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN if sigpipe == "ignored" else signal.SIG_DFL)
-
-    process = subprocess.Popen([*shell, *sampler_argv(0.2)[1:]], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, preexec_fn=preexec)
+    # printf must end the loop then. subprocess restores SIGPIPE to its
+    # default in the child; `trap "" PIPE` ignores it across the exec.
+    ignore_sigpipe = ["sh", "-c", 'trap "" PIPE; exec "$@"', "ignore-sigpipe"] if sigpipe == "ignored" else []
+    process = subprocess.Popen([*ignore_sigpipe, *shell, *sampler_argv(0.2)[1:]], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     try:
         reader = FrameReader()
         assert process.stdout is not None
@@ -185,7 +183,7 @@ def test_script_reads_thermal_zones_and_power_supplies(shell: list[str]) -> None
     argv = sampler_argv(0.2, 1)
     result = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", FAKE_SYSFS, "fake-sysfs", *shell, *argv[1:]],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, text=True, timeout=30, check=False,
     )
     if result.returncode != 0 and "mount" in result.stderr:
         pytest.skip(f"cannot mount here: {result.stderr.strip()[:200]}")
@@ -588,23 +586,16 @@ FRAME_WORDS = st.sampled_from([
 FRAME_LINES = st.lists(
     st.one_of(st.text(max_size=60), st.lists(FRAME_WORDS, max_size=12).map(" ".join)), max_size=60
 )
-HYPOTHESIS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def only_parse_errors(call: Callable[[], object]) -> None:
-    try:
-        call()
-    except ParseError:
-        pass
 
-
-@HYPOTHESIS
+@PARSER_PROPERTIES
 @given(FRAME_LINES)
 def test_parse_frame_raises_only_parse_error_on_any_text(lines: list[str]) -> None:
     only_parse_errors(lambda: parse_frame(lines))
 
 
-@HYPOTHESIS
+@PARSER_PROPERTIES
 @given(data=st.data())
 def test_parse_frame_on_damaged_real_frames(real_frame_lines: list[str], data: st.DataObject) -> None:
     lines = data.draw(st.sampled_from([LAPTOP_FRAME.splitlines(), real_frame_lines]))
@@ -618,7 +609,7 @@ def test_parse_frame_on_damaged_real_frames(real_frame_lines: list[str], data: s
     only_parse_errors(lambda: parse_frame(damaged))
 
 
-@HYPOTHESIS
+@PARSER_PROPERTIES
 @given(lines=FRAME_LINES, cut=st.integers(0, 200))
 def test_frame_reader_never_raises(real_output: str, lines: list[str], cut: int) -> None:
     real = real_output.splitlines()

@@ -22,7 +22,7 @@ REQUIRED_KEYS = {
 def nixdeck(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NIXDECK_")}
     environment.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
-    return subprocess.run([sys.executable, "-m", "console", *args], capture_output=True, text=True, env=environment, timeout=120)
+    return subprocess.run([sys.executable, "-m", "console", *args], capture_output=True, text=True, env=environment, timeout=120, check=False)
 
 
 def write_config(fleet: TestFleet, tmp_path: Path) -> Path:

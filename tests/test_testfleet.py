@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from tests.fleet import HostSpec, TestFleet, TestHost
 
 PROFILE = "/nix/var/nix/profiles/system"
@@ -34,7 +35,7 @@ def ssh(fleet: TestFleet, host: TestHost, command: str, *, check: bool = True) -
         "-o", f"UserKnownHostsFile={fleet.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
         "-o", "StrictHostKeyChecking=yes", "-p", str(host.port), f"root@{host.address}", command,
     ]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"ssh {host.name} {command!r} exited {result.returncode}: {result.stderr}")
     return result

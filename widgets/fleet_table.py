@@ -8,8 +8,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from console.host import HostMonitor
+from console.humanize import human_bytes
 from console.model import HostState
-from console.status import human_bytes
 
 COLUMNS = (
     ("host", "Host"),
@@ -58,30 +58,29 @@ class FleetTable(DataTable[Text]):
 
 
 def host_cells(monitor: HostMonitor) -> dict[str, Text]:
-    """The text of each column for one host."""
-    status, facts, sample = monitor.status, monitor.facts, monitor.sample
-    up = status.state == HostState.UP
-    raw = sample.raw if sample and up else None
-    cells = {
-        "host": Text(monitor.name, style="bold"),
-        "state": Text(state_text(monitor), style=STATE_STYLES[status.state]),
-        "cpu": Text("-" if not up or not sample or sample.cpu_percent is None else f"{sample.cpu_percent:3.0f}%"),
-        "mem": Text("-" if raw is None else f"{100 * raw.mem.used / raw.mem.total:3.0f}% {human_bytes(raw.mem.total)}" if raw.mem.total else "-"),
-        "load": Text("-" if raw is None else f"{raw.load[0]:.2f}"),
-        "disk": Text("-"),
-        "battery": Text("-"),
-        "nixos": Text(facts.nixos_version or ("not NixOS" if not facts.is_nixos else "?") if facts else "-"),
-        "generation": Text("-"),
-        "failed": Text("-"),
-    }
-    if sample and up:
+    """The text of each column for one host. Metrics of a host that is not up
+    are not shown: they would be stale."""
+    status, facts = monitor.status, monitor.facts
+    sample = monitor.sample if status.state == HostState.UP else None
+    cells = {key: Text("-") for key, _ in COLUMNS}
+    cells["host"] = Text(monitor.name, style="bold")
+    cells["state"] = Text(state_text(monitor), style=STATE_STYLES[status.state])
+    if sample is not None:
+        raw = sample.raw
+        if sample.cpu_percent is not None:
+            cells["cpu"] = Text(f"{sample.cpu_percent:3.0f}%")
+        if raw.mem.total:
+            cells["mem"] = Text(f"{raw.mem.percent:3.0f}% {human_bytes(raw.mem.total)}")
+        cells["load"] = Text(f"{raw.load[0]:.2f}")
         fullest = sample.fullest_disk
         if fullest is not None:
             cells["disk"] = Text(f"{fullest.percent:3.0f}% {fullest.mount}", style="bold red" if fullest.percent >= 90 else "")
         if sample.battery_percent is not None:
+            low = sample.battery_percent <= 15 and not sample.on_ac
             charging = "+" if sample.on_ac else ""
-            cells["battery"] = Text(f"{sample.battery_percent}%{charging}", style="bold red" if sample.battery_percent <= 15 and not sample.on_ac else "")
+            cells["battery"] = Text(f"{sample.battery_percent}%{charging}", style="bold red" if low else "")
     if facts is not None:
+        cells["nixos"] = Text(facts.nixos_version or ("?" if facts.is_nixos else "not NixOS"))
         generation = "-" if facts.current_generation is None else str(facts.current_generation)
         if facts.reboot_pending:
             cells["generation"] = Text(f"{generation} reboot pending", style="bold yellow")
@@ -100,8 +99,8 @@ def state_text(monitor: HostMonitor) -> str:
         return "connecting…"
     if status.state in (HostState.HOST_KEY_CHANGED, HostState.HOST_KEY_UNKNOWN):
         label = "KEY CHANGED" if status.state == HostState.HOST_KEY_CHANGED else "unknown key"
-        return f"{label} {status.fingerprint or ''}".rstrip()
-    text = f"{status.state.value}: {status.error or ''}".rstrip(": ")
+        return f"{label} {status.fingerprint}" if status.fingerprint else label
+    text = f"{status.state.value}: {status.error}" if status.error else status.state.value
     if status.last_seen is not None:
         text += f" (seen {int(time.time() - status.last_seen)} s ago)"
     return text

@@ -33,7 +33,8 @@ def preflight() -> str | None:
         if shutil.which(tool) is None:
             return f"{tool} is not installed"
     probe = subprocess.run(
-        ["unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc", "true"], capture_output=True, text=True,
+        ["unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc", "true"],
+        capture_output=True, text=True, check=False,
     )
     if probe.returncode != 0:
         return f"cannot create mount/UTS/PID namespaces: {probe.stderr.strip()}"

@@ -61,7 +61,7 @@ class Journal:
         with self._lock_path.open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             result = subprocess.run(
-                [JOURNAL_REMOTE, "-o", str(self.path), "-"], input=payload, capture_output=True,
+                [JOURNAL_REMOTE, "-o", str(self.path), "-"], input=payload, capture_output=True, check=False,
             )
         if result.returncode != 0:
             raise RuntimeError(f"systemd-journal-remote failed: {result.stderr.decode(errors='replace')}")
@@ -165,15 +165,15 @@ def seed_entries(
 
     # The rest of the boot: logins and an SSH scanner, evenly up to `until`.
     later = [
-        ("Accepted publickey for root from 192.168.1.10 port 52814 ssh2: ED25519 "
-         "SHA256:4bQ0mZ0kqVb0lQw1Yx3yJm7lZc2rJ2Yv3o0m1vJ8xkE", 6, "sshd.service", 2041, "sshd"),
+        (("Accepted publickey for root from 192.168.1.10 port 52814 ssh2: ED25519 "
+          "SHA256:4bQ0mZ0kqVb0lQw1Yx3yJm7lZc2rJ2Yv3o0m1vJ8xkE"), 6, "sshd.service", 2041, "sshd"),
         ("New session 1 of user root.", 6, "systemd-logind.service", 689, "systemd-logind"),
         ("error: kex_exchange_identification: Connection closed by remote host", 3, "sshd.service", 2077, "sshd"),
         ("Connection closed by 203.0.113.7 port 40112 [preauth]", 6, "sshd.service", 2078, "sshd"),
         ("Session 1 logged out. Waiting for processes to exit.", 6, "systemd-logind.service", 689, "systemd-logind"),
         ("Removed session 1.", 6, "systemd-logind.service", 689, "systemd-logind"),
-        ("Accepted publickey for root from 192.168.1.10 port 52990 ssh2: ED25519 "
-         "SHA256:4bQ0mZ0kqVb0lQw1Yx3yJm7lZc2rJ2Yv3o0m1vJ8xkE", 6, "sshd.service", 2213, "sshd"),
+        (("Accepted publickey for root from 192.168.1.10 port 52990 ssh2: ED25519 "
+          "SHA256:4bQ0mZ0kqVb0lQw1Yx3yJm7lZc2rJ2Yv3o0m1vJ8xkE"), 6, "sshd.service", 2213, "sshd"),
         ("New session 2 of user root.", 6, "systemd-logind.service", 689, "systemd-logind"),
     ]
     start, span = t0 + 60, max(until - t0 - 60, 1.0)

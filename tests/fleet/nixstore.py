@@ -345,7 +345,7 @@ def build_store(nix_dir: Path, home: Path, store: HostStore, current: int) -> No
     result = subprocess.run(
         ["unshare", "--mount", "sh", "-ec", "\n".join(commands), "sh", str(nix_dir)],
         input=_registration(objects), capture_output=True, text=True,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)},
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}, check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(
