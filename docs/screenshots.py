@@ -15,10 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config.loader import load_settings  # noqa: E402
-from console.app import NixdeckApp  # noqa: E402
-from console.model import HostState  # noqa: E402
-from tests.fleet import HostSpec, TestFleet  # noqa: E402
+from config.loader import load_settings
+from console.app import NixdeckApp
+from console.model import HostState
+from tests.fleet import HostSpec, TestFleet
 
 SIZE = (172, 12)
 
