@@ -3,9 +3,11 @@ output, and a bounded buffer that survives a resumed stream."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from console.errors import ParseError
 from console.model import JournalEntry
@@ -155,6 +157,9 @@ class JournalBuffer:
 
     `last_cursor` is where a resumed stream starts. clear() forgets it too: a
     cleared buffer (say, for a new unit filter) starts again from the backlog.
+
+    Readers that show the journal live keep a `JournalMark` and ask for what
+    came after it, so each new entry is handled once however often they look.
     """
 
     def __init__(self, maxlen: int) -> None:
@@ -164,6 +169,12 @@ class JournalBuffer:
         self._entries: deque[JournalEntry] = deque(maxlen=maxlen)
         self.last_cursor: str | None = None
         self.dropped = 0
+        self._appended = 0  # entries stored since the last clear()
+        self._epoch = 0  # clear() count: a mark from before a clear is stale
+
+    @property
+    def maxlen(self) -> int:
+        return self._maxlen
 
     def extend(self, entries: Iterable[JournalEntry]) -> list[JournalEntry]:
         """Store entries and return those that are new: an entry repeating the
@@ -176,6 +187,7 @@ class JournalBuffer:
                 last = entry.cursor
         self.dropped += max(0, len(self._entries) + len(fresh) - self._maxlen)
         self._entries.extend(fresh)
+        self._appended += len(fresh)
         self.last_cursor = last
         return fresh
 
@@ -183,9 +195,35 @@ class JournalBuffer:
         self._entries.clear()
         self.last_cursor = None
         self.dropped = 0
+        self._appended = 0
+        self._epoch += 1
+
+    def mark(self) -> JournalMark:
+        """Where the buffer stands now."""
+        return JournalMark(self._epoch, self._appended)
+
+    def since(self, mark: JournalMark | None) -> tuple[list[JournalEntry], bool, JournalMark]:
+        """The entries stored after `mark`, whether they replace everything
+        before (the mark is None, predates a clear(), or fell out of the
+        buffer) and the new mark."""
+        now = self.mark()
+        if mark is None or mark.epoch != self._epoch or self._appended - mark.appended > len(self._entries):
+            return list(self._entries), True, now
+        count = self._appended - mark.appended
+        if count == 0:
+            return [], False, now
+        return list(itertools.islice(reversed(self._entries), count))[::-1], False, now
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def __iter__(self) -> Iterator[JournalEntry]:
         return iter(self._entries)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalMark:
+    """A reader's place in a JournalBuffer (see JournalBuffer.since)."""
+
+    epoch: int
+    appended: int

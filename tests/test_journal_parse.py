@@ -233,6 +233,28 @@ def test_buffer_is_bounded_and_counts_what_fell_off() -> None:
         JournalBuffer(0)
 
 
+def test_a_reader_gets_each_new_entry_once_and_a_full_reload_when_it_fell_behind() -> None:
+    buffer = JournalBuffer(5)
+    entries, replace, mark = buffer.since(None)
+    assert (entries, replace) == ([], True)
+    buffer.extend([entry(1), entry(2)])
+    entries, replace, mark = buffer.since(mark)
+    assert ([e.cursor for e in entries], replace) == (["c1", "c2"], False)
+    assert buffer.since(mark)[:2] == ([], False)
+    buffer.extend([entry(3)])
+    entries, replace, mark = buffer.since(mark)
+    assert ([e.cursor for e in entries], replace) == (["c3"], False)
+    # more than the buffer holds arrived: the reader must start over
+    buffer.extend(entry(n) for n in range(4, 11))
+    entries, replace, mark = buffer.since(mark)
+    assert ([e.cursor for e in entries], replace) == ([f"c{n}" for n in range(6, 11)], True)
+    # a clear() (new stream filter) makes every older mark stale
+    buffer.clear()
+    buffer.extend([entry(20)])
+    entries, replace, mark = buffer.since(mark)
+    assert ([e.cursor for e in entries], replace) == (["c20"], True)
+
+
 def test_buffer_keeps_up_with_5000_lines_a_second() -> None:
     lines = [line(MESSAGE=f"request {n} done", PRIORITY="6", _SYSTEMD_UNIT="nginx.service", _PID="812",
                   SYSLOG_IDENTIFIER="nginx", _HOSTNAME="web1", _BOOT_ID=BOOT_ID, _TRANSPORT="stdout",
