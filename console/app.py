@@ -36,7 +36,9 @@ class NixdeckApp(App[None]):
         self.push_screen(self._fleet_screen)
 
     def _forward_engine_event(self, event: EngineEvent) -> None:
-        self._fleet_screen.post_message(HostChanged(event.host))
+        # Only the screen on top shows live data; a screen coming back to the
+        # top reads everything afresh (on_screen_resume), so none is missed.
+        self.screen.post_message(HostChanged(event.host))
 
     async def on_unmount(self) -> None:
         await self.fleet.stop()
