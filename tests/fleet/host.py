@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 
 from . import keys
+from .flood import JournalFlood
 from .hoststate import HostState
 from .journal import Journal, JournalSource, seed_entries
 from .nixstore import build_store, os_release, plan_store
@@ -264,6 +265,11 @@ class TestHost:
             time.time(), message, priority=priority, identifier=identifier, unit=unit, pid=4242, extra=extra,
         )
         self._journal.append([entry])
+
+    def flood(self, rate: float, *, total: int | None = None) -> JournalFlood:
+        """Start appending journal entries at `rate` a second through one
+        long-lived journal-remote (see flood.py); stop() it when done."""
+        return JournalFlood(self._journal, self._journal_source, rate, total=total).start()
 
     def switch_log(self) -> list[str]:
         """Calls of switch-to-configuration so far: "epoch store-path action"."""
