@@ -30,7 +30,7 @@ from pathlib import Path
 from . import keys
 from .flood import JournalFlood
 from .hoststate import HostState
-from .journal import Journal, JournalSource, seed_entries
+from .journal import Journal, JournalSource, previous_boot_entries, seed_entries
 from .nixstore import build_store, os_release, plan_store
 from .power import write_power_supply
 from .process import child_pid, spawn_tied, wait_for_refusal, wait_for_ssh_banner
@@ -162,7 +162,21 @@ class TestHost:
             self._journal_source, kernel_version=booted.kernel_version, role=spec.role,
             failed_units=spec.failed_units, until=now - 300,
         )
-        self._journal.append(self.seeded_entries)
+        # Servers and laptops also keep the boot before, which crashed ten
+        # minutes before this one (journalctl -b -1); a workstation's journal
+        # holds this boot only, as on a freshly installed machine.
+        self.previous_boot_id: str | None = None
+        self.previous_boot_entries: list[dict[str, str | bytes]] = []
+        if spec.role != "workstation":
+            self.previous_boot_id = uuid.uuid4().hex
+            boot_time = self._journal_source.boot_time
+            previous = JournalSource(self.name, self.machine_id, self.previous_boot_id, boot_time - 86400)
+            older = self.generations[max(self.booted_generation - 2, 0)]
+            self.previous_boot_entries = previous_boot_entries(
+                previous, kernel_version=older.kernel_version, crashed_at=boot_time - 600,
+            )
+        # One append, oldest first: journalctl orders boots as they were written.
+        self._journal.append(self.previous_boot_entries + self.seeded_entries)
 
     def _write_identity(self, running: GenerationTruth) -> None:
         (self.root / "etc/hostname").write_text(self.name + "\n")

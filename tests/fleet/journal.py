@@ -182,3 +182,39 @@ def seed_entries(
         entries.append(source.entry(when, message, priority=priority, identifier=name, unit=unit, pid=pid,
                                     transport="syslog" if name == "sshd" else "journal"))
     return entries
+
+
+def previous_boot_entries(source: JournalSource, *, kernel_version: str, crashed_at: float) -> list[dict[str, str | bytes]]:
+    """The boot before the current one, ending in a crash at `crashed_at`: the
+    system comes up, a Nix build runs the machine out of memory, the OOM
+    killer steps in, a CPU locks up and the kernel panics. Nothing is logged
+    after the panic; the next boot's journald then finds the journal file
+    uncleanly shut down (see seed_entries). Priorities range from emerg to info."""
+    t0 = source.boot_time
+
+    def kernel(at: float, message: str, priority: int) -> dict[str, str | bytes]:
+        return source.entry(at, message, priority=priority, identifier="kernel", transport="kernel")
+
+    def systemd(at: float, message: str, priority: int, unit: str) -> dict[str, str | bytes]:
+        return source.entry(at, message, priority=priority, identifier="systemd",
+                            unit="init.scope", pid=1, extra={"UNIT": unit})
+
+    return [
+        kernel(t0, f"Linux version {kernel_version} (nixbld@localhost) (gcc (GCC) 13.2.0, "
+                   f"GNU ld (GNU Binutils) 2.41) #1-NixOS SMP PREEMPT_DYNAMIC Tue Jan  1 00:00:00 UTC 1980", 5),
+        systemd(t0 + 2.8, "Started systemd-journald.service - Journal Service.", 6, "systemd-journald.service"),
+        source.entry(t0 + 3.9, "Server listening on 0.0.0.0 port 22.", priority=6, identifier="sshd",
+                     unit="sshd.service", pid=698, transport="syslog"),
+        systemd(t0 + 5.1, "Reached target multi-user.target - Multi-User System.", 6, "multi-user.target"),
+        source.entry(crashed_at - 600, "building '/nix/store/0r4y5bdcbqd4k8q1a2dwr2rjyh0xw6a1-firefox-121.0.drv'...",
+                     priority=6, identifier="nix-daemon", unit="nix-daemon.service", pid=3120),
+        kernel(crashed_at - 95, "cc1plus invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), "
+                                "order=0, oom_score_adj=0", 4),
+        kernel(crashed_at - 95, "Out of memory: Killed process 3187 (cc1plus) total-vm:9123456kB, "
+                                "anon-rss:7012345kB, file-rss:0kB, shmem-rss:0kB, UID:30001 pgtables:14212kB "
+                                "oom_score_adj:0", 3),
+        systemd(crashed_at - 94, "nix-daemon.service: A process of this unit has been killed by the OOM killer.",
+                5, "nix-daemon.service"),
+        kernel(crashed_at - 22, "watchdog: BUG: soft lockup - CPU#3 stuck for 22s! [kworker/3:2:211]", 0),
+        kernel(crashed_at, "Kernel panic - not syncing: softlockup: hung tasks", 0),
+    ]
