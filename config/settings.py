@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     journal_backlog: int = Field(
         default=200, ge=0, le=100_000, description="Journal entries fetched when a host is first reached."
     )
+    theme: str = Field(
+        default="nord",
+        min_length=1,
+        description="Colour theme of the console: a Textual theme name (ctrl+p, then 'theme', lists them).",
+    )
 
     @field_validator("hosts")
     @classmethod

@@ -2,11 +2,14 @@
 
 This is the only console module that imports Textual; the engine reports to it
 through Fleet.subscribe and the app turns that into HostChanged messages for
-the current screen.
+the screen on top. Navigation between screens goes through the app so that
+keys, the command palette and mouse clicks all open screens the same way.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,18 +19,42 @@ from textual.binding import Binding, BindingType
 from config.settings import Settings
 from console.events import EngineEvent
 from console.fleet import Fleet
+from screens.commands import FleetCommands
 from screens.fleet import FleetScreen
+from widgets.fleet_table import FleetTable
 from widgets.messages import HostChanged
+
+
+def theme_names() -> list[str]:
+    """The themes a config may name."""
+    from textual.theme import BUILTIN_THEMES
+
+    return sorted(BUILTIN_THEMES)
 
 
 class NixdeckApp(App[None]):
     TITLE = "nixdeck"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
+    COMMANDS = App.COMMANDS | {FleetCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "toggle_help", "Keys"),
+    ]
 
-    def __init__(self, settings: Settings, *, config_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        config_path: Path | None = None,
+        fleet: Fleet | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__()
-        self.fleet = Fleet(settings)
+        self.settings = settings
+        self.fleet = fleet if fleet is not None else Fleet(settings)
+        self.clock = clock
+        """What "now" is for ages on screen; tests with frozen data freeze it."""
         self.sub_title = str(config_path) if config_path else "this machine (no config file)"
+        self.theme = settings.theme
 
     def on_mount(self) -> None:
         self.fleet.subscribe(self._forward_engine_event)
@@ -42,3 +69,39 @@ class NixdeckApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.fleet.stop()
+
+    # --- navigation ---------------------------------------------------------------------
+
+    @property
+    def host_order(self) -> list[str]:
+        """The hosts as the fleet overview lists them (its sort and filter),
+        for moving from host to host elsewhere."""
+        shown = self._fleet_screen.query_one(FleetTable).shown_hosts
+        return shown or sorted(self.fleet.monitors)
+
+    def open_fleet(self) -> None:
+        while len(self.screen_stack) > 2:  # the default screen, then the fleet's
+            self.pop_screen()
+
+    def open_host(self, host: str) -> None:
+        from screens.host import HostScreen
+
+        self.push_screen(HostScreen(self.fleet, host))
+
+    def open_journal(self, host: str | None) -> None:
+        from screens.journal import JournalScreen
+
+        self.push_screen(JournalScreen(self.fleet, host))
+
+    def open_side_by_side(self, hosts: Sequence[str]) -> None:
+        from screens.multihost import MultiHostScreen
+
+        self.push_screen(MultiHostScreen(self.fleet, list(hosts)))
+
+    def action_toggle_help(self) -> None:
+        from textual.widgets import HelpPanel
+
+        if self.screen.query(HelpPanel):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()

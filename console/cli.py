@@ -67,7 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(render_json(monitors) if args.json else render_table(monitors))
         return EXIT_OK if all_reached(monitors) else EXIT_UNREACHED
 
-    from console.app import NixdeckApp
+    from console.app import NixdeckApp, theme_names
 
+    if settings.theme not in theme_names():
+        origin = config_path or "the NIXDECK_THEME environment variable"
+        print(f"nixdeck: {origin}: theme: no theme is called {settings.theme!r}; "
+              f"set theme to one of: {', '.join(theme_names())}", file=sys.stderr)
+        return EXIT_CONFIG
     NixdeckApp(settings, config_path=config_path).run()
     return EXIT_OK

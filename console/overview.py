@@ -83,7 +83,8 @@ def host_alerts(monitor: HostMonitor, now: float | None = None) -> list[Alert]:
     if sample is not None:
         for disk in sample.raw.disks:
             if disk.percent >= DISK_FULL_PERCENT:
-                add(Severity.CRITICAL, f"{disk.mount} {disk.percent:.0f}%",
+                where = "" if disk.mount == "/" else f" {disk.mount}"
+                add(Severity.CRITICAL, f"disk{where} {disk.percent:.0f}%",
                     f"disk {disk.mount} {disk.percent:.0f}% full ({disk.device})")
         level = sample.battery_percent
         if level is not None and level <= BATTERY_LOW_PERCENT and not sample.on_ac:

@@ -2,42 +2,191 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from console.fleet import Fleet
 from console.model import HostState
-from widgets.fleet_table import FleetTable
+from console.overview import fleet_alerts, matches_filter, sort_hosts
+from widgets.alerts_panel import AlertsPanel
+from widgets.fleet_table import SORTABLE, FleetTable
 from widgets.messages import HostChanged
 
-# How often "seen N s ago" on down hosts is brought up to date.
+# How often the ages of down hosts ("down 2 min") and the spinner move on.
 AGE_REFRESH_S = 1.0
+# Views of several hosts show this many at most.
+MULTI_VIEW_MAX = 4
 
 
 class FleetScreen(Screen[None]):
     CSS_PATH = "fleet.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "journal", "Journal"),
+        Binding("J", "fleet_journal", "All logs"),
+        Binding("space", "mark", "Mark"),
+        Binding("m", "multi_view", "Split view"),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "next_sort", "Sort"),
+        Binding("S", "reverse_sort", "Reverse", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
 
     def __init__(self, fleet: Fleet) -> None:
         super().__init__()
         self.fleet = fleet
+        self.sort_column = "host"
+        self.descending = False
+        self.filter_text = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Static(id="fleet-summary")
         yield FleetTable(id="fleet-table")
-        yield Footer()
+        yield AlertsPanel(id="fleet-alerts")
+        yield Input(placeholder="filter by name or tag", id="fleet-filter")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(FleetTable)
-        for monitor in self.fleet.monitors.values():
-            table.show_host(monitor)
-        self.set_interval(AGE_REFRESH_S, self._refresh_down_hosts)
+        table.register_hosts(self.fleet.monitors.values(), self.app.clock())
+        self._apply_view()
+        self.set_interval(AGE_REFRESH_S, self._refresh_ages)
+        table.focus()
+
+    # --- live updates ----------------------------------------------------------------
 
     def on_host_changed(self, message: HostChanged) -> None:
-        self.query_one(FleetTable).show_host(self.fleet[message.host])
+        self.query_one(FleetTable).show_host(self.fleet[message.host], self.app.clock())
+        self._apply_view()
 
-    def _refresh_down_hosts(self) -> None:
+    def on_screen_resume(self) -> None:
+        self._refresh_all()
+
+    def _refresh_ages(self) -> None:
         table = self.query_one(FleetTable)
+        now = self.app.clock()
         for monitor in self.fleet.monitors.values():
             if monitor.status.state != HostState.UP:
-                table.show_host(monitor)
+                table.show_host(monitor, now)
+        self._show_alerts()
+
+    def _refresh_all(self) -> None:
+        table = self.query_one(FleetTable)
+        now = self.app.clock()
+        for monitor in self.fleet.monitors.values():
+            table.show_host(monitor, now)
+        self._apply_view()
+
+    def _apply_view(self) -> None:
+        """Order and filter the rows, then say so in the summary line."""
+        shown = [m for m in self.fleet.monitors.values() if matches_filter(m.config, self.filter_text)]
+        self.query_one(FleetTable).show_rows(sort_hosts(shown, self.sort_column, descending=self.descending))
+        self._show_summary(len(shown))
+        self._show_alerts()
+
+    def _show_alerts(self) -> None:
+        self.query_one(AlertsPanel).show_alerts(fleet_alerts(self.fleet.monitors.values(), self.app.clock()))
+
+    def _show_summary(self, shown: int) -> None:
+        states = [m.status.state for m in self.fleet.monitors.values()]
+        total, up = len(states), states.count(HostState.UP)
+        summary = Text()
+        summary.append(f"{up}/{total} up", style="bold green" if up == total else "bold yellow")
+        problems = total - up - states.count(HostState.CONNECTING)
+        if problems:
+            summary.append(f" · {problems} unreachable", style="bold red")
+        arrow = "↓" if self.descending else "↑"
+        summary.append(f"   sort: {self.sort_column} {arrow}", style="dim")
+        if self.filter_text:
+            summary.append(f"   filter: {self.filter_text!r} ({shown} of {total})", style="bold cyan")
+        self.query_one("#fleet-summary", Static).update(summary)
+
+    # --- actions -----------------------------------------------------------------------
+
+    def _highlighted(self) -> str | None:
+        return self.query_one(FleetTable).highlighted_host
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_host()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        column = str(event.column_key.value)
+        if column not in SORTABLE:
+            return
+        if column == self.sort_column:
+            self.descending = not self.descending
+        else:
+            self.sort_column, self.descending = column, column != "host"
+        self._apply_view()
+
+    def action_open_host(self) -> None:
+        host = self._highlighted()
+        if host is not None:
+            self.app.open_host(host)
+
+    def action_journal(self) -> None:
+        host = self._highlighted()
+        if host is not None:
+            self.app.open_journal(host)
+
+    def action_fleet_journal(self) -> None:
+        self.app.open_journal(None)
+
+    def action_mark(self) -> None:
+        table = self.query_one(FleetTable)
+        host = table.highlighted_host
+        if host is None:
+            return
+        table.marked.symmetric_difference_update({host})
+        table.show_host(self.fleet[host], self.app.clock())
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+
+    def action_multi_view(self) -> None:
+        table = self.query_one(FleetTable)
+        shown = table.shown_hosts
+        hosts = [host for host in shown if host in table.marked]
+        if not hosts:
+            # Nothing marked: the highlighted host and the ones below it.
+            start = shown.index(table.highlighted_host) if table.highlighted_host in shown else 0
+            hosts = (shown[start:] + shown[:start])[:MULTI_VIEW_MAX]
+        self.app.open_side_by_side(hosts[:MULTI_VIEW_MAX])
+
+    def action_next_sort(self) -> None:
+        index = SORTABLE.index(self.sort_column) if self.sort_column in SORTABLE else -1
+        self.sort_column = SORTABLE[(index + 1) % len(SORTABLE)]
+        self.descending = self.sort_column != "host"
+        self._apply_view()
+
+    def action_reverse_sort(self) -> None:
+        self.descending = not self.descending
+        self._apply_view()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#fleet-filter", Input)
+        field.add_class("-open")
+        field.focus()
+
+    def action_clear_filter(self) -> None:
+        field = self.query_one("#fleet-filter", Input)
+        field.value = ""
+        field.remove_class("-open")
+        self.query_one(FleetTable).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "fleet-filter":
+            self.filter_text = event.value.strip()
+            self._apply_view()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "fleet-filter":
+            if not event.value.strip():
+                event.input.remove_class("-open")
+            self.query_one(FleetTable).focus()

@@ -27,7 +27,7 @@ def flags(name: str) -> list[str]:
 def test_each_problem_a_user_must_not_miss_is_an_alert() -> None:
     assert flags("p620") == ["reboot"]
     assert flags("razer") == ["bat 12%"]
-    assert flags("dex5550") == ["1 failed", "/ 93%"]
+    assert flags("dex5550") == ["1 failed", "disk 93%"]
     assert flags("lab-nas") == ["down"]
     assert flags("new-laptop") == ["key?"]
 

@@ -1,0 +1,36 @@
+"""Command palette entries (ctrl+p): jump to any host or screen by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from console.app import NixdeckApp
+
+
+class FleetCommands(Provider):
+    def _commands(self) -> list[tuple[str, Callable[[], None], str]]:
+        app: NixdeckApp = self.app  # type: ignore[assignment]
+        commands: list[tuple[str, Callable[[], None], str]] = [
+            ("Fleet overview", app.open_fleet, "every host at a glance"),
+            ("Journal: all hosts", partial(app.open_journal, None), "every host's journal merged, tagged by host"),
+        ]
+        for host in sorted(app.fleet.monitors):
+            commands.append((f"Host: {host}", partial(app.open_host, host), "facts, metrics and journal"))
+            commands.append((f"Journal: {host}", partial(app.open_journal, host), "the live journal viewer"))
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, command, help_text in self._commands():
+            yield DiscoveryHit(name, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, command, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), command, help=help_text)
