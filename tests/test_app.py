@@ -1,59 +1,78 @@
-"""The console app against the test fleet, driven with Textual's Pilot."""
+"""The console app against the test fleet, driven with Textual's Pilot and
+checked on what the screen shows."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 from config.loader import load_settings
 from console.app import NixdeckApp
 from tests.fleet import HostSpec, TestFleet
+from tests.screen import screen_lines, screen_text, wait_until
 from widgets.fleet_table import FleetTable
 
 
-def make_app(fleet: TestFleet, tmp_path: Path) -> NixdeckApp:
+def make_app(fleet: TestFleet, tmp_path: Path, **overrides: object) -> NixdeckApp:
     config = tmp_path / "app.toml"
     config.write_text(fleet.config_toml())
-    settings, path = load_settings(config, {"refresh_interval": 0.5})
+    settings, path = load_settings(config, {"refresh_interval": 0.5, **overrides})
     return NixdeckApp(settings, config_path=path)
 
 
-def row_text(table: FleetTable, host: str) -> str:
-    return " ".join(str(cell) for cell in table.get_row(host))
+def row(app: NixdeckApp, host: str) -> list[str]:
+    """The words of the host's row in the fleet table, as shown."""
+    table = app.screen.query_one(FleetTable)
+    return " ".join(str(cell) for cell in table.get_row(host)).split()
 
 
-async def wait_until(pilot, condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.1)
+def state(app: NixdeckApp, host: str) -> str:
+    return " ".join(row(app, host)[1:3])
 
 
-async def test_the_fleet_table_shows_every_host_live_and_q_quits(fleet3: TestFleet, tmp_path: Path) -> None:
+async def test_every_host_shows_live_values_that_change(fleet3: TestFleet, tmp_path: Path) -> None:
     app = make_app(fleet3, tmp_path)
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(160, 30)) as pilot:
         table = app.screen.query_one(FleetTable)
         assert set(table.rows) == {"alpha", "beta", "gamma"}
-        await wait_until(pilot, lambda: all(" up " in f" {row_text(table, h)} " for h in table.rows), 20, "all hosts up")
-        await wait_until(pilot, lambda: "%" in row_text(table, "alpha").split("up", 1)[1], 10, "a CPU figure")
-        await wait_until(pilot, lambda: "reboot pending" in row_text(table, "gamma"), 10, "gamma's facts")
-        await wait_until(pilot, lambda: "76%" in row_text(table, "beta"), 10, "beta's battery")
-        assert row_text(table, "gamma").split()[-1] == "1", "one failed unit on gamma"
+        await wait_until(pilot, lambda: all(row(app, h)[1] == "up" for h in table.rows), 20, "all hosts up")
+        await wait_until(pilot, lambda: row(app, "alpha")[2].endswith("%"), 10, "alpha's CPU figure")
+        await wait_until(pilot, lambda: "reboot" in row(app, "gamma"), 10, "gamma's facts")
+        await wait_until(pilot, lambda: "76%-" in row(app, "beta"), 10, "beta's battery, discharging")
+        assert "failed" in row(app, "gamma") and row(app, "alpha")[-1] == "ok"
+        assert "nginx.service" in screen_text(app)
+        # The sparklines grow with each sample: the rows really are live.
+        history_before = str(table.get_cell("alpha", "cpu_history"))
+        await wait_until(pilot, lambda: str(table.get_cell("alpha", "cpu_history")) != history_before, 5,
+                         "alpha's CPU history to move")
+        assert {"6", "4", "3"} <= {str(table.get_cell(h, "generation")) for h in table.rows}
         await pilot.press("q")
         await pilot.pause()
     assert not app.is_running
 
 
-async def test_a_host_that_drops_is_shown_down_then_up_again(fleet_factory, tmp_path: Path) -> None:
+async def test_a_killed_host_is_shown_down_and_comes_back_by_itself(fleet_factory, tmp_path: Path) -> None:
     test_fleet = fleet_factory([HostSpec("delta", generations=3)])
     app = make_app(test_fleet, tmp_path)
     async with app.run_test(size=(120, 30)) as pilot:
-        table = app.screen.query_one(FleetTable)
-        await wait_until(pilot, lambda: row_text(table, "delta").split()[1] == "up", 20, "delta up")
+        await wait_until(pilot, lambda: row(app, "delta")[1] == "up", 20, "delta up")
         await asyncio.to_thread(test_fleet.host("delta").kill)
-        await wait_until(pilot, lambda: "down" in row_text(table, "delta"), 10, "delta shown down")
-        assert "seen" in row_text(table, "delta")
+        await wait_until(pilot, lambda: row(app, "delta")[1] == "down", 10, "delta shown down")
+        assert "last seen" in screen_text(app) and "delta" in screen_text(app)
+        assert "down" in row(app, "delta")[-1]  # the alerts column
         await asyncio.to_thread(test_fleet.host("delta").revive)
-        await wait_until(pilot, lambda: row_text(table, "delta").split()[1] == "up", 15, "delta back up")
+        await wait_until(pilot, lambda: row(app, "delta")[1] == "up", 15, "delta back up")
+
+
+async def test_a_changed_host_key_shows_the_warning_and_the_offered_fingerprint(fleet_factory, tmp_path: Path) -> None:
+    test_fleet = fleet_factory([HostSpec("epsilon", generations=3)])
+    app = make_app(test_fleet, tmp_path)
+    host = test_fleet.host("epsilon")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: row(app, "epsilon")[1] == "up", 20, "epsilon up")
+        await asyncio.to_thread(host.kill)
+        await asyncio.to_thread(host.revive, True)  # with a new host key
+        await wait_until(pilot, lambda: state(app, "epsilon") == "KEY CHANGED", 20, "the key warning")
+        flat = "".join(line.strip() for line in screen_lines(app)).replace(" ", "")
+        assert host.host_key_fingerprint in flat
+        assert "hostkeyCHANGED" in flat
