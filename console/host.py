@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from config.settings import HostConfig, Settings
 from console.aio import cancel_and_wait
 from console.backoff import reconnect_delay
-from console.errors import ParseError, TransportError
+from console.errors import NixdeckError, ParseError, TransportError
 from console.events import (
     EngineEvent,
     FactsUpdated,
@@ -220,6 +220,26 @@ class HostMonitor:
         self.journal_priority = priority
         self.journal.clear()
         self._journal_restart.set()
+
+    async def read_journal(self, *, boot: str, lines: int, timeout: float = 30.0) -> list[JournalEntry]:
+        """The last `lines` entries of one boot (journalctl's -b: `-1` is the
+        boot before the current one), read once, not followed. An empty list
+        when the journal holds no such boot; NixdeckError when journalctl
+        fails otherwise, TransportError when the host cannot be reached."""
+        result = await self.transport.run(journal_argv(follow=False, boot=boot, lines=lines), timeout=timeout)
+        self._mark_seen()
+        if not result.ok:
+            # Older systemd says the first, newer the second.
+            if any(words in result.stderr for words in ("No such boot ID", "No journal boot entry found")):
+                return []
+            raise NixdeckError(f"journalctl exited with status {result.exit_status}: {result.stderr.strip() or 'no message'}")
+        entries = []
+        for line in result.stdout.splitlines():
+            try:
+                entries.append(parse_entry(line))
+            except ParseError:
+                continue  # one unreadable line must not hide the others
+        return entries
 
     async def _journal_loop(self) -> None:
         attempt = 0
