@@ -34,9 +34,9 @@ class MultiHostScreen(Screen[None]):
     CSS_PATH = "multihost.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("enter", "open_host", "Open host"),
-        Binding("tab", "app.focus_next", "Next pane", show=False),
-        Binding("shift+tab", "app.focus_previous", "Previous pane", show=False),
+        Binding("o", "open_host", "Open host"),
+        Binding("tab", "next_pane(1)", "Next pane", show=False),
+        Binding("shift+tab", "next_pane(-1)", "Previous pane", show=False),
     ]
 
     def __init__(self, fleet: Fleet, hosts: list[str]) -> None:
@@ -81,6 +81,13 @@ class MultiHostScreen(Screen[None]):
         while node is not None and not isinstance(node, HostPane):
             node = node.parent
         return node.host if isinstance(node, HostPane) else None
+
+    def action_next_pane(self, step: int) -> None:
+        """Tab moves between panes, not through every widget inside them."""
+        panes = list(self.query(HostPane))
+        current = self._focused_host()
+        index = next((i for i, pane in enumerate(panes) if pane.host == current), -step)
+        panes[(index + step) % len(panes)].focus()
 
     def action_open_host(self) -> None:
         host = self._focused_host()

@@ -41,6 +41,9 @@ class HostPane(Vertical, can_focus=True):
     def on_mount(self) -> None:
         self.border_title = self.host
 
+    def on_resize(self) -> None:
+        self.show(self.app.clock())  # the graphs take the new width
+
     def show(self, now: float) -> None:
         monitor = self.fleet[self.host]
         self.border_subtitle = host_summary(monitor, now, ascii=self.ascii).plain
