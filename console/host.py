@@ -40,6 +40,8 @@ STREAM_RETRY_S = 5.0
 # Journal entries are handed out in batches at most this often, so a flood of
 # lines becomes a few events per second instead of thousands.
 JOURNAL_FLUSH_S = 0.05
+# The gap between a host's first two samples, the first with a CPU figure.
+FIRST_SAMPLE_GAP_S = 0.25
 
 Listener = Callable[[EngineEvent], None]
 
@@ -168,7 +170,8 @@ class HostMonitor:
         """Read the sampler stream until it ends; True if it ended as asked."""
         reader = FrameReader()
         previous: RawSample | None = None
-        async with await self.transport.stream(sampler_argv(self._sample_interval, self._sample_count)) as lines:
+        argv = sampler_argv(self._sample_interval, self._sample_count, first_gap=self._first_gap)
+        async with await self.transport.stream(argv) as lines:
             async for line in lines:
                 self._mark_seen()
                 raw = reader.feed(line)
@@ -199,7 +202,13 @@ class HostMonitor:
                 self._record_sample(compute_sample(previous, raw, time.time()))
                 previous = raw
             taken += 1
-            await asyncio.sleep(max(0.0, self._sample_interval - (time.monotonic() - started)))
+            gap = self._first_gap if taken == 1 else self._sample_interval
+            await asyncio.sleep(max(0.0, gap - (time.monotonic() - started)))
+
+    @property
+    def _first_gap(self) -> float:
+        """CPU % and rates need two samples: the second comes soon, not a whole interval later."""
+        return min(FIRST_SAMPLE_GAP_S, self._sample_interval)
 
     @property
     def sample(self) -> Sample | None:

@@ -50,9 +50,11 @@ POWER_SUPPLY_ATTRS = (
 # can never spin.
 SAMPLER_SCRIPT = r"""
 LC_ALL=C; export LC_ALL
-iv=$1; count=$2
+iv=$1; count=$2; first=${3:-$1}
 case $iv in ''|*[!0-9.]*|*.*.*) iv=1 ;; esac
 case $iv in *[1-9]*) ;; *) iv=1 ;; esac
+case $first in ''|*[!0-9.]*|*.*.*) first=$iv ;; esac
+case $first in *[1-9]*) ;; *) first=$iv ;; esac
 case $count in ''|*[!0-9]*) count=0 ;; esac
 whole=${iv%%.*}
 [ "$whole" = "$iv" ] || whole=$((${whole:-0} + 1))
@@ -78,7 +80,8 @@ while :; do
   df $df_opts 2>/dev/null
   printf '\n@@nixdeck-frame-end %s\n' "$n" 2>/dev/null || exit 0
   [ "$count" -gt 0 ] && [ "$n" -ge "$count" ] && exit 0
-  sleep "$iv" 2>/dev/null || sleep "$whole"
+  gap=$iv; [ "$n" -eq 1 ] && gap=$first
+  sleep "$gap" 2>/dev/null || sleep "$whole"
 done
 """
 
@@ -120,17 +123,24 @@ _DF_UNTYPED = re.compile(
 )
 
 
-def sampler_argv(interval: float, count: int = 0) -> list[str]:
-    """The command that runs the sampler on a host: a frame now, then one every
-    `interval` seconds, `count` frames in all (0 = until the reader goes)."""
-    # Plain decimals only: sleep(1) takes no exponent, and the script would
-    # replace a value it cannot read with 1 s.
-    seconds = format(interval, ".3f").rstrip("0").rstrip(".") if math.isfinite(interval) else "nan"
-    if not interval > 0 or seconds in ("0", "nan"):
-        raise ValueError(f"sampler interval must be finite and at least 1 ms, not {interval!r}")
+def sampler_argv(interval: float, count: int = 0, first_gap: float | None = None) -> list[str]:
+    """The command that runs the sampler on a host: a frame now, the second
+    after `first_gap` seconds (default: `interval`), then one every `interval`
+    seconds, `count` frames in all (0 = until the reader goes). A short first
+    gap brings CPU % and rates, which need two frames, on screen sooner."""
     if count < 0:
         raise ValueError(f"sampler count must be >= 0, not {count!r}")
-    return ["sh", "-c", SAMPLER_SCRIPT, "nixdeck-sampler", seconds, str(count)]
+    gap = _seconds(interval if first_gap is None else first_gap)
+    return ["sh", "-c", SAMPLER_SCRIPT, "nixdeck-sampler", _seconds(interval), str(count), gap]
+
+
+def _seconds(value: float) -> str:
+    # Plain decimals only: sleep(1) takes no exponent, and the script would
+    # replace a value it cannot read with 1 s.
+    text = format(value, ".3f").rstrip("0").rstrip(".") if math.isfinite(value) else "nan"
+    if not value > 0 or text in ("0", "nan"):
+        raise ValueError(f"sampler interval must be finite and at least 1 ms, not {value!r}")
+    return text
 
 
 # --- reading the stream --------------------------------------------------------

@@ -199,14 +199,25 @@ def test_script_reads_thermal_zones_and_power_supplies(shell: list[str]) -> None
 
 def test_sampler_argv() -> None:
     argv = sampler_argv(0.25, 3)
-    assert argv[:2] == ["sh", "-c"] and argv[3:] == ["nixdeck-sampler", "0.25", "3"]
-    assert sampler_argv(1)[-2:] == ["1", "0"]
-    assert sampler_argv(1e-3)[-2] == "0.001" and sampler_argv(1e6)[-2] == "1000000"  # never an exponent
+    assert argv[:2] == ["sh", "-c"] and argv[3:] == ["nixdeck-sampler", "0.25", "3", "0.25"]
+    assert sampler_argv(1)[-3:] == ["1", "0", "1"]
+    assert sampler_argv(2, first_gap=0.25)[-3:] == ["2", "0", "0.25"]
+    assert sampler_argv(1e-3)[-3] == "0.001" and sampler_argv(1e6)[-3] == "1000000"  # never an exponent
     for bad in (0, -1, 1e-5, float("nan"), float("inf")):
         with pytest.raises(ValueError):
             sampler_argv(bad)
+        with pytest.raises(ValueError):
+            sampler_argv(1, first_gap=bad)
     with pytest.raises(ValueError):
         sampler_argv(1, -1)
+
+
+def test_the_second_frame_comes_after_the_short_first_gap() -> None:
+    started = time.monotonic()
+    result = subprocess.run(["sh", *sampler_argv(5, 2, first_gap=0.1)[1:]], capture_output=True, text=True,
+                            timeout=30, check=False)
+    assert result.returncode == 0 and len(read_frames(result.stdout)[0]) == 2
+    assert time.monotonic() - started < 4, "the sampler waited the full interval before its second frame"
 
 
 # --- a NixOS laptop's frame ---------------------------------------------------------
