@@ -17,8 +17,15 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[object]]) -> None:
     iteration as the cancel, and the task runs on. So a task that is still
     running after a short wait is cancelled again.
     """
+    tasks = list(tasks)
     pending = {task for task in tasks if not task.done()}
     while pending:
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=RECANCEL_S)
+    # A task that failed before it was cancelled (a stream cut by the same
+    # disconnect) has an exception no one will read now; reading it here
+    # keeps asyncio from logging it as "never retrieved".
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()

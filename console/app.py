@@ -58,9 +58,11 @@ class NixdeckApp(App[None]):
 
     def on_mount(self) -> None:
         self.fleet.subscribe(self._forward_engine_event)
-        self.fleet.start()
         self._fleet_screen = FleetScreen(self.fleet)
         self.push_screen(self._fleet_screen)
+        # Connecting starts once the first frame is out: the hosts are listed
+        # (connecting…) at once, and the SSH imports do not delay the frame.
+        self.call_after_refresh(self.fleet.start)
 
     def _forward_engine_event(self, event: EngineEvent) -> None:
         # Only the screen on top shows live data; a screen coming back to the

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Self
 
 from config.settings import HostConfig, Settings
@@ -14,14 +15,50 @@ from console.aio import cancel_and_wait
 from console.events import EngineEvent
 from console.host import HostMonitor, Listener
 from console.local import LocalTransport
-from console.ssh import SshTransport
-from console.transport import Transport
+from console.model import CommandResult
+from console.transport import LineStream, Transport
 
 log = logging.getLogger(__name__)
 
 
 def make_transport(host: HostConfig, settings: Settings) -> Transport:
-    return LocalTransport() if host.local else SshTransport(host, settings.ssh)
+    return LocalTransport() if host.local else DeferredSshTransport(host, settings)
+
+
+class DeferredSshTransport(Transport):
+    """An SshTransport made on the first connect.
+
+    asyncssh and the cryptography it loads take longer to import than all of
+    Textual; importing them here, in a thread, on first use, lets the console
+    draw its first frame without waiting for them.
+    """
+
+    def __init__(self, host: HostConfig, settings: Settings) -> None:
+        self._host = host
+        self._settings = settings
+        self._transport: Transport | None = None
+
+    async def _ssh(self) -> Transport:
+        if self._transport is None:
+            module = await asyncio.to_thread(importlib.import_module, "console.ssh")
+            self._transport = module.SshTransport(self._host, self._settings.ssh)
+        return self._transport
+
+    async def connect(self) -> None:
+        await (await self._ssh()).connect()
+
+    async def run(self, argv: Sequence[str], *, timeout: float, input: str | None = None) -> CommandResult:
+        return await (await self._ssh()).run(argv, timeout=timeout, input=input)
+
+    async def stream(self, argv: Sequence[str]) -> LineStream:
+        return await (await self._ssh()).stream(argv)
+
+    async def wait_closed(self) -> str:
+        return await (await self._ssh()).wait_closed()
+
+    async def close(self) -> None:
+        if self._transport is not None:
+            await self._transport.close()
 
 
 class Fleet:
