@@ -57,10 +57,6 @@ class JournalFilter:
         pattern = re.compile(re.escape(self.text), re.IGNORECASE) if self.text else None
         object.__setattr__(self, "_pattern", pattern)
 
-    @property
-    def is_empty(self) -> bool:
-        return self == JournalFilter()
-
     def matches(self, entry: JournalEntry) -> bool:
         if entry.priority > self.priority:
             return False

@@ -12,6 +12,7 @@ import json
 import uuid
 from pathlib import Path
 
+from rich.color import ColorSystem
 from rich.segment import Segment
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
@@ -20,6 +21,7 @@ from config.loader import load_settings
 from console.app import NixdeckApp
 from console.events import EngineEvent
 from console.fleet import Fleet
+from console.journalview import JournalFilter
 from screens.fleet import FleetScreen
 from screens.journal import JournalScreen
 from screens.journal_entry import JournalEntryScreen
@@ -226,6 +228,9 @@ async def test_priorities_are_coloured_as_journalctl_colours_them(fleet3: TestFl
         assert not style(6).bold and style(6).color == plain and not style(6).reverse
         red, green, blue = rgb(7)
         assert max(red, green, blue) - min(red, green, blue) < 20, "debug is grey"
+        # On a 16-colour console (TERM=linux) they come out as its red, yellow and grey.
+        standard = [style(priority).color.downgrade(ColorSystem.STANDARD).number for priority in (3, 4, 7)]
+        assert standard[0] in (1, 9) and standard[1] in (3, 11) and standard[2] in (7, 8), standard
 
 
 # --- boots and hosts ------------------------------------------------------------------------------
@@ -409,4 +414,4 @@ async def test_a_compact_pane_is_the_live_log_and_its_status_alone(fleet3: TestF
         assert "● live" in screen_lines(app)[-1]
         pane.log.focus()
         await pilot.press("b", "h", "l")  # no filter bar: these do nothing
-        assert not pane.previous_boot and pane.host == "alpha" and pane.log.view.filter.is_empty
+        assert not pane.previous_boot and pane.host == "alpha" and pane.log.view.filter == JournalFilter()

@@ -87,8 +87,8 @@ class JournalLog(ScrollView, can_focus=True):
         Binding("space", "toggle_pause", "Pause", show=False),
         Binding("end", "follow", "End", show=False),
         Binding("G", "follow", "End", show=False),
-        Binding("n", "next_match", "Next"),
-        Binding("N", "previous_match", "Previous", show=False),
+        Binding("n", "match(1)", "Next"),
+        Binding("N", "match(-1)", "Previous", show=False),
         Binding("w", "toggle_wrap", "Wrap"),
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
@@ -340,19 +340,14 @@ class JournalLog(ScrollView, can_focus=True):
             self._show_line(self._line_starts_at(self._cursor))
         self.post_message(self.Changed())
 
-    def action_next_match(self) -> None:
+    def action_match(self, step: int) -> None:
+        """The next (step 1) or previous (-1) occurrence of the search text,
+        from the current one or else from the cursor."""
+        find = self._view.next_match if step > 0 else self._view.previous_match
         if self._match is not None:
-            found = self._view.next_match(self._view.index_of(self._match[0]), self._match[1])
+            self._go_to_match(find(self._view.index_of(self._match[0]), self._match[1]))
         else:
-            found = self._view.next_match(max(self._cursor, 0))
-        self._go_to_match(found)
-
-    def action_previous_match(self) -> None:
-        if self._match is not None:
-            found = self._view.previous_match(self._view.index_of(self._match[0]), self._match[1])
-        else:
-            found = self._view.previous_match(max(self._cursor, 0))
-        self._go_to_match(found)
+            self._go_to_match(find(max(self._cursor, 0)))
 
     def _go_to_match(self, found: Match | None) -> None:
         if found is None:
