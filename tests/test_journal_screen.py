@@ -415,3 +415,11 @@ async def test_a_compact_pane_is_the_live_log_and_its_status_alone(fleet3: TestF
         pane.log.focus()
         await pilot.press("b", "h", "l")  # no filter bar: these do nothing
         assert not pane.previous_boot and pane.host == "alpha" and pane.log.view.filter == JournalFilter()
+        await pilot.press("w")
+        assert "wrapped" in screen_lines(app)[-1]
+
+        # What the engine says went wrong with the host's journal shows on the status line.
+        app.fleet["alpha"].journal_error = "journalctl exited with status 1: No journal files were found."
+        pane.host_changed("alpha")
+        await pilot.pause()
+        assert "No journal files were found." in screen_lines(app)[-1]

@@ -2,8 +2,8 @@
 
 A JournalLog draws the visible rows of a JournalView (console/journalview.py).
 Only the lines on screen are rendered, each row once (an LRU cache of
-Strips keyed by the row), so a flood of entries costs a few lines per
-refresh however long the buffer is, and nothing is rebuilt per batch.
+Strips keyed by the row), and a new row is measured once, so a flood of
+entries costs a few lines per refresh however long the buffer is.
 
 Rows reach the view through this widget (add, replace_host, set_filter...)
 so that it knows what changed: it keeps following the end when it was there,

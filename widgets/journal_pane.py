@@ -188,12 +188,15 @@ class JournalPane(Vertical):
             parts.append(Text("● live", style="bold green"))
         if self._boot_note:
             parts.append(Text(self._boot_note))
-        parts.append(Text(f"{len(view.visible)}/{len(view)} lines"))
-        if summary := view.filter.describe():
-            parts.append(Text(summary))
+        # Problems before figures: a narrow pane cuts the end of the line.
         for host in self.shown_hosts:
             if error := self.fleet[host].journal_error:
                 parts.append(Text(error if self.host else f"{host}: {error}", style="red"))
+        parts.append(Text(f"{len(view.visible)}/{len(view)} lines"))
+        if self._log.wrap:
+            parts.append(Text("wrapped"))
+        if summary := view.filter.describe():
+            parts.append(Text(summary))
         status = Text(" · ").join(parts)
         widget = self.query_one("#journal-status", Static)
         if widget.content != status:
