@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 
 from config.settings import Settings
@@ -67,7 +67,11 @@ class NixdeckApp(App[None]):
     def _forward_engine_event(self, event: EngineEvent) -> None:
         # Only the screen on top shows live data; a screen coming back to the
         # top reads everything afresh (on_screen_resume), so none is missed.
-        self.screen.post_message(HostChanged(event.host))
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return  # shutting down: the screens are gone, the engine not yet
+        screen.post_message(HostChanged(event.host))
 
     async def on_unmount(self) -> None:
         await self.fleet.stop()

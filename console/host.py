@@ -40,6 +40,8 @@ STREAM_RETRY_S = 5.0
 # Journal entries are handed out in batches at most this often, so a flood of
 # lines becomes a few events per second instead of thousands.
 JOURNAL_FLUSH_S = 0.05
+# Journal lines parsed between two chances for the event loop to run other work.
+JOURNAL_YIELD_LINES = 64
 # The gap between a host's first two samples, the first with a CPU figure.
 FIRST_SAMPLE_GAP_S = 0.25
 
@@ -294,8 +296,16 @@ class HostMonitor:
 
         try:
             async with await self.transport.stream(argv) as lines:
+                parsed = 0
                 async for line in lines:
                     self._mark_seen()
+                    parsed += 1
+                    if parsed % JOURNAL_YIELD_LINES == 0:
+                        # A stream read hands over a whole chunk of lines at
+                        # once; in a flood, parsing it in one go would hold
+                        # the event loop (and the UI's key presses) for tens
+                        # of milliseconds.
+                        await asyncio.sleep(0)
                     try:
                         pending.append(parse_entry(line))
                     except ParseError:

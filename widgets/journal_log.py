@@ -108,7 +108,9 @@ class JournalLog(ScrollView, can_focus=True):
         """Keep the cursor on the newest row and the newest row in sight."""
         self._cursor = -1  # index into view.visible; -1 when nothing shows
         self._match: tuple[JournalRow, int, int] | None = None  # the current search match
-        self._cells: dict[int, int] = {}  # cell width of each visible row's line, by row seq
+        self._cells: dict[int, int] = {}  # wrapped: cell width of each visible row's line, by row seq
+        self._widest = 0  # unwrapped: the widest line measured
+        self._measured_seq = -1  # unwrapped: the newest row measured
         self._line_starts: list[int] = [0]  # wrapped: first screen line of each visible row, then the total
         self._strips: LRUCache[int, Strip] = LRUCache(STRIP_CACHE_ROWS)
 
@@ -124,6 +126,7 @@ class JournalLog(ScrollView, can_focus=True):
         self._view = view
         self._match = None
         self._strips.clear()
+        self._forget_widths()
         self.following = True
         self._update(lambda: True, to_end=True)
 
@@ -136,12 +139,14 @@ class JournalLog(ScrollView, can_focus=True):
         self._update(lambda: self._view.add(host, entries))
 
     def replace_host(self, host: str, entries: Iterable[JournalEntry]) -> None:
+        self._forget_widths()
         self._update(lambda: self._view.replace_host(host, entries))
 
     def set_filter(self, journal_filter: JournalFilter) -> None:
         if journal_filter.text != self._view.filter.text:
             self._match = None
             self._strips.clear()  # the highlighted matches change
+        self._forget_widths()
         self._update(lambda: self._view.set_filter(journal_filter))
 
     def pause(self) -> None:
@@ -185,17 +190,35 @@ class JournalLog(ScrollView, can_focus=True):
         self.refresh()
 
     def _measure(self) -> None:
-        """The cell width of every visible row (measured once per row) and,
-        when wrapping, where each row starts on screen; then the virtual size."""
-        widths = self._cells
-        self._cells = {row.seq: widths.get(row.seq) or cell_len(self._view.line(row).text) for row in self._view.visible}
+        """The virtual size and, when wrapping, where each row starts on screen.
+
+        Unwrapped, only the widest line matters: rows newer than the last
+        measured one are measured and the widest width is kept (it never
+        shrinks while this view and filter last). Rebuilding a width table of
+        every row for each batch cost the most CPU in a 5,000 lines/s flood.
+        Wrapped, every row's height counts, so all are measured (once each).
+        """
+        visible = self._view.visible
         if self.wrap:
+            widths = self._cells
+            self._cells = {row.seq: widths.get(row.seq) or cell_len(self._view.line(row).text) for row in visible}
             width = max(self.scrollable_content_region.width, 1)
             heights = (max(1, -(-cells // width)) for cells in self._cells.values())
             self._line_starts = list(accumulate(heights, initial=0))
             self.virtual_size = Size(width, self._line_starts[-1])
-        else:
-            self.virtual_size = Size(max(self._cells.values(), default=0), len(self._cells))
+            return
+        measured = self._measured_seq
+        for row in visible:
+            if row.seq > measured:
+                self._widest = max(self._widest, cell_len(self._view.line(row).text))
+                self._measured_seq = max(self._measured_seq, row.seq)
+        self.virtual_size = Size(self._widest, len(visible))
+
+    def _forget_widths(self) -> None:
+        """Measure afresh: the rows shown are no longer those measured."""
+        self._cells = {}
+        self._widest = 0
+        self._measured_seq = -1
 
     def _line_starts_at(self, index: int) -> int:
         return self._line_starts[index] if self.wrap else index
@@ -334,6 +357,7 @@ class JournalLog(ScrollView, can_focus=True):
 
     def action_toggle_wrap(self) -> None:
         self.wrap = not self.wrap
+        self._forget_widths()
         self._scroll(x=0)
         self._update(lambda: True)
         if self.cursor_row is not None and not self.following:
