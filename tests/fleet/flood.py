@@ -23,6 +23,7 @@ from typing import IO, Self
 
 from .journal import JOURNAL_REMOTE, Journal, JournalSource, export_entry
 
+# A batch every 50 ms, or one entry at a time when they are further apart.
 BATCH_INTERVAL_S = 0.05
 
 # Access-log lines of a busy web backend: mostly info, a warning now and then.
@@ -52,6 +53,7 @@ class JournalFlood:
             raise ValueError(f"rate must be positive, not {rate}")
         self.rate = rate
         self.total = total
+        self._interval = max(BATCH_INTERVAL_S, 1 / rate)
         self.written = 0
         self._journal = journal
         self._source = source
@@ -133,12 +135,13 @@ class JournalFlood:
                 if self.total is not None:
                     due = min(due, self.total)
                 if due > self.written:
-                    self._writer.stdin.write(b"".join(export_entry(entry) for entry in self._entries(self.written, due)))
+                    batch = b"".join(export_entry(entry) for entry in self._entries(self.written, due))
+                    self._writer.stdin.write(batch)
                     self._writer.stdin.flush()
                     self.written = due
                 if self.total is not None and self.written >= self.total:
                     break
-                self._stopping.wait(BATCH_INTERVAL_S)
+                self._stopping.wait(self._interval)
         except Exception as exc:  # noqa: BLE001 - stop() reports it, in the caller's thread
             self._error = exc
         finally:
