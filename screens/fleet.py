@@ -46,6 +46,7 @@ class FleetScreen(Screen[None]):
         self.descending = False
         self.filter_text = ""
         self._changed: set[str] = set()  # hosts with news not yet shown
+        self._summary = Text()  # as shown: an unchanged summary is not redrawn
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -122,7 +123,9 @@ class FleetScreen(Screen[None]):
         summary.append(f"   sort: {self.sort_column} {arrow}", style="dim")
         if self.filter_text:
             summary.append(f"   filter: {self.filter_text!r} ({shown} of {total})", style="bold cyan")
-        self.query_one("#fleet-summary", Static).update(summary)
+        if summary != self._summary:
+            self._summary = summary
+            self.query_one("#fleet-summary", Static).update(summary)
 
     # --- actions -----------------------------------------------------------------------
 

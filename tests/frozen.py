@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from config.settings import HostConfig, Settings
+from console.app import NixdeckApp
 from console.fleet import Fleet
 from console.model import (
     BootTime,
@@ -34,6 +35,10 @@ GIB = 1024**3
 
 class FrozenFleet(Fleet):
     """A Fleet whose monitors never run: tests set their state directly."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.settings = settings
 
     def start(self) -> None:
         pass
@@ -168,3 +173,9 @@ def frozen_fleet() -> FrozenFleet:
         if monitor.facts is not None:
             monitor.journal.extend(journal(monitor.name))
     return fleet
+
+
+def frozen_app() -> NixdeckApp:
+    """The real app showing the frozen fleet, its clock stopped at NOW."""
+    fleet = frozen_fleet()
+    return NixdeckApp(fleet.settings, fleet=fleet, clock=lambda: NOW)

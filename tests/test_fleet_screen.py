@@ -6,16 +6,11 @@ from __future__ import annotations
 import pytest
 
 from console.app import NixdeckApp
-from tests.frozen import NOW, frozen_fleet
+from tests.frozen import frozen_app
 from tests.screen import screen_lines, screen_text
 from widgets.fleet_table import COLUMNS, ESSENTIAL, FleetTable, fitting_columns
 
 ESSENTIAL_HEADERS = ["Host", "State", "CPU", "Mem", "Disk", "Gen", "Alerts"]
-
-
-def frozen_app() -> NixdeckApp:
-    fleet = frozen_fleet()
-    return NixdeckApp(fleet.monitors["p620"]._settings, fleet=fleet, clock=lambda: NOW)
 
 
 def row_of(app: NixdeckApp, host: str) -> str:

@@ -5,18 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from console.app import NixdeckApp
 from screens.host import HostScreen
 from screens.multihost import MultiHostScreen, grid_shape
 from tests.fleet import TestFleet
-from tests.frozen import NOW, frozen_fleet
+from tests.frozen import frozen_app
 from tests.screen import screen_text, wait_until
 from tests.test_app import make_app
-
-
-def frozen_app() -> NixdeckApp:
-    fleet = frozen_fleet()
-    return NixdeckApp(fleet.monitors["p620"]._settings, fleet=fleet, clock=lambda: NOW)
 
 
 async def test_enter_opens_the_host_with_its_facts_metrics_and_journal_and_esc_goes_back() -> None:

@@ -27,17 +27,11 @@ from screens.journal import JournalScreen
 from screens.journal_entry import JournalEntryScreen
 from tests.fleet import HostSpec, TestFleet, TestHost
 from tests.screen import screen_lines, screen_text, wait_until
+from tests.test_app import make_app
 from widgets.journal_log import JournalLog
 from widgets.journal_pane import JournalPane
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def make_app(fleet: TestFleet, tmp_path: Path) -> NixdeckApp:
-    config = tmp_path / "app.toml"
-    config.write_text(fleet.config_toml())
-    settings, path = load_settings(config, {"refresh_interval": 0.5})
-    return NixdeckApp(settings, config_path=path)
 
 
 def journalctl(host: TestHost, *args: str) -> list[dict]:

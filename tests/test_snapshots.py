@@ -6,13 +6,7 @@ is intended, accept it with `pytest tests/test_snapshots.py --snapshot-update`.
 
 from __future__ import annotations
 
-from console.app import NixdeckApp
-from tests.frozen import NOW, frozen_fleet
-
-
-def frozen_app() -> NixdeckApp:
-    fleet = frozen_fleet()
-    return NixdeckApp(fleet.monitors["p620"]._settings, fleet=fleet, clock=lambda: NOW)
+from tests.frozen import frozen_app
 
 
 def test_fleet_overview_at_80x24(snap_compare) -> None:

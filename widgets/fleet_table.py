@@ -8,7 +8,7 @@ out, never the host, its state, CPU, memory, disk, generation or alerts.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -70,17 +70,23 @@ _HISTORY_OF = {"cpu_history": "cpu", "mem_history": "mem"}
 
 
 def fitting_columns(available: int, host_width: int) -> list[Column]:
-    """The columns that fit in `available` cells, in display order."""
-    def width(column: Column) -> int:
-        return (host_width if column.key == "host" else column.width) + 2 * CELL_PADDING
+    """The columns that fit in `available` cells, in display order, with their
+    final widths: the host column as wide as the longest name, the alerts
+    column taking whatever is left."""
+    sized = {c.key: replace(c, width=host_width) if c.key == "host" else c for c in COLUMNS}
 
-    chosen = {c.key for c in COLUMNS if c.priority == ESSENTIAL}
-    used = sum(width(_BY_KEY[key]) for key in chosen)
-    for column in sorted((c for c in COLUMNS if c.priority != ESSENTIAL), key=lambda c: c.priority):
+    def width(column: Column) -> int:
+        return column.width + 2 * CELL_PADDING
+
+    chosen = {key for key, c in sized.items() if c.priority == ESSENTIAL}
+    used = sum(width(sized[key]) for key in chosen)
+    for column in sorted((c for c in sized.values() if c.priority != ESSENTIAL), key=lambda c: c.priority):
         if used + width(column) <= available:
             chosen.add(column.key)
             used += width(column)
-    return [c for c in COLUMNS if c.key in chosen]
+    alerts = sized["alerts"]
+    sized["alerts"] = replace(alerts, width=max(ALERTS_MIN_WIDTH, alerts.width + available - used))
+    return [sized[c.key] for c in COLUMNS if c.key in chosen]
 
 
 class FleetTable(DataTable[Text]):
@@ -153,14 +159,6 @@ class FleetTable(DataTable[Text]):
         # Room for the vertical scrollbar, which comes and goes with the rows.
         available = self.size.width - self.styles.scrollbar_size_vertical
         columns = fitting_columns(available, host_width)
-        alerts_width = available - sum(
-            (host_width if c.key == "host" else c.width) + 2 * CELL_PADDING for c in columns if c.key != "alerts"
-        ) - 2 * CELL_PADDING
-        columns = [
-            Column(c.key, c.label, max(alerts_width, ALERTS_MIN_WIDTH), c.priority) if c.key == "alerts"
-            else Column(c.key, c.label, host_width, c.priority) if c.key == "host" else c
-            for c in columns
-        ]
         if columns != self._columns:
             self._columns = columns
             self._rebuild(self.highlighted_host)
