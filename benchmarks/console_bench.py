@@ -411,8 +411,31 @@ class RssSampler:
         return self.samples
 
 
+@contextmanager
+def profiled(process: psutil.Process, profile: Path | None) -> Iterator[None]:
+    """py-spy recording `process` into `profile` (collapsed stacks, as flamegraph.pl and speedscope read them) while the
+    block runs, when a profile is asked for. py-spy's own sampling costs the
+    process some CPU, so profiled figures are for finding hot spots, not for
+    comparing with the targets."""
+    if profile is None:
+        yield
+        return
+    py_spy = shutil.which("py-spy")
+    if py_spy is None:
+        raise BenchFailure("--profile needs py-spy (pip install py-spy)")
+    recorder = subprocess.Popen([py_spy, "record", "--pid", str(process.pid), "--rate", "200", "--format", "raw",
+                                 "--output", str(profile)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        recorder.wait(timeout=60)
+        progress(f"profile written to {profile}")
+
+
 def measure(process: psutil.Process, seconds: float, output_log: Path | None,
-            while_measuring: Callable[[], None] | None = None) -> Usage:
+            while_measuring: Callable[[], None] | None = None, profile: Path | None = None) -> Usage:
     """CPU, RSS and terminal output of `process` over `seconds`, or over
     `while_measuring()` and at least `seconds`."""
     try:
@@ -420,9 +443,10 @@ def measure(process: psutil.Process, seconds: float, output_log: Path | None,
         started = time.perf_counter()
         sampler = RssSampler(process)
         try:
-            if while_measuring is not None:
-                while_measuring()
-            time.sleep(max(0.0, seconds - (time.perf_counter() - started)))
+            with profiled(process, profile):
+                if while_measuring is not None:
+                    while_measuring()
+                time.sleep(max(0.0, seconds - (time.perf_counter() - started)))
         finally:
             rss = sampler.stop()
         wall = time.perf_counter() - started
@@ -439,6 +463,10 @@ def measure(process: psutil.Process, seconds: float, output_log: Path | None,
 
 
 # --- the fleet --------------------------------------------------------------------
+
+
+def profile_path(args: argparse.Namespace, part: str) -> Path | None:
+    return None if args.profile is None else args.profile / f"{part}.stacks.txt"
 
 
 def nixdeck_argv(config: Path, *options: str) -> list[str]:
@@ -493,7 +521,7 @@ def bench_watch(terminal: Terminal, fleet: TestFleet, hosts: list[TestHost], arg
     process = launch_watching(terminal, fleet, hosts, work / "watch.toml", output_log)
     time.sleep(args.warmup)
     progress(f"watch: measuring nixdeck for {args.seconds:.0f} s")
-    nixdeck = measure(process, args.seconds, output_log)
+    nixdeck = measure(process, args.seconds, output_log, profile=profile_path(args, "watch"))
     terminal.stop_program()
 
     glances = shutil.which("glances")
@@ -564,7 +592,8 @@ def bench_flood(terminal: Terminal, fleet: TestFleet, flooded: TestHost, others:
 
     flood = flooded.flood(args.flood_rate)
     try:
-        usage = measure(process, args.flood_seconds, output_log, while_measuring=press_pause_keys)
+        usage = measure(process, args.flood_seconds, output_log, while_measuring=press_pause_keys,
+                        profile=profile_path(args, "flood"))
     finally:
         flood.stop()
         terminal.stop_program()
@@ -759,7 +788,11 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=20, help="pause/resume key presses timed during the flood")
     parser.add_argument("--runs", type=int, default=5, help="launches of each program in the startup part")
     parser.add_argument("--startup-hosts", type=int, default=10, help="hosts in the startup part")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="record nixdeck with py-spy during the watch and flood parts, into DIR")
     args = parser.parse_args()
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
     problem = preflight() or (None if shutil.which("tmux") else "tmux is not installed")
     if problem:
         raise SystemExit(f"console_bench: {problem}")

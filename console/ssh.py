@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
+from asyncssh.encryption import get_default_encryption_algs
 
 from config.settings import HostConfig, SshConfig
 from console.errors import CommandTimeout, TransportError
@@ -26,6 +27,7 @@ from console.transport import ConnectFailed, LineStream, Transport, command_line
 DEFAULT_KNOWN_HOSTS = (Path("~/.ssh/known_hosts"), Path("/etc/ssh/ssh_known_hosts"))
 KEEPALIVE_COUNT_MAX = 3
 READ_CHUNK = 256 * 1024
+FAST_CIPHERS = (b"aes128-gcm@openssh.com", b"aes256-gcm@openssh.com")
 
 # Runs a streaming command so that it stops when the channel goes away. sshd
 # does not kill a session's command when the client disconnects, and
@@ -45,6 +47,20 @@ status=$?
 kill "$watcher" 2>/dev/null
 exit "$status"
 """
+
+
+def preferred_ciphers(configured: Sequence[bytes]) -> list[str]:
+    """asyncssh's default ciphers with AES-GCM first, unless the ssh config
+    chose its own. asyncssh computes ChaCha20-Poly1305 (OpenSSH's first
+    choice) in Python around two cipher objects a packet, about 25 us a
+    packet against 4 us for AES-GCM, and a fleet streaming samples and
+    journals receives many packets a second (a journal flood, thousands)."""
+    defaults = get_default_encryption_algs()
+    if list(configured) != defaults:
+        ordered = list(configured)
+    else:
+        ordered = [*FAST_CIPHERS, *(cipher for cipher in defaults if cipher not in FAST_CIPHERS)]
+    return [cipher.decode("ascii") for cipher in ordered]
 
 
 class SshTransport(Transport):
@@ -106,6 +122,7 @@ class SshTransport(Transport):
             connect_timeout=self._ssh.connect_timeout,
             keepalive_interval=self._ssh.keepalive,
             keepalive_count_max=KEEPALIVE_COUNT_MAX,
+            encryption_algs=preferred_ciphers(base.encryption_algs),
         )
         return options, known_hosts_check
 

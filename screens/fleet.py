@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from console.fleet import Fleet
 from console.model import HostState
@@ -132,13 +132,13 @@ class FleetScreen(Screen[None]):
     def _highlighted(self) -> str | None:
         return self.query_one(FleetTable).highlighted_host
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_fleet_table_host_selected(self, event: FleetTable.HostSelected) -> None:
         event.stop()
-        self.action_open_host()
+        self.app.open_host(event.host)
 
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+    def on_fleet_table_sort_requested(self, event: FleetTable.SortRequested) -> None:
         event.stop()
-        column = str(event.column_key.value)
+        column = event.column
         if column not in SORTABLE:
             return
         if column == self.sort_column:
@@ -146,11 +146,6 @@ class FleetScreen(Screen[None]):
         else:
             self.sort_column, self.descending = column, column != "host"
         self._apply_view()
-
-    def action_open_host(self) -> None:
-        host = self._highlighted()
-        if host is not None:
-            self.app.open_host(host)
 
     def action_journal(self) -> None:
         host = self._highlighted()

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import asyncssh
 import pytest
 
 from config.loader import load_settings
@@ -14,7 +15,7 @@ from config.settings import Settings
 from console.events import EngineEvent, JournalAppended
 from console.fleet import Fleet
 from console.model import HostState
-from console.ssh import SshTransport
+from console.ssh import SshTransport, preferred_ciphers
 from tests.fleet import HostSpec, TestFleet
 
 
@@ -228,3 +229,13 @@ async def test_journal_filters_by_unit_and_priority(fleet3: TestFleet, tmp_path:
         fleet3.host("alpha").log(marker + " crit", priority=2)
         await wait_for(lambda: any(e.message == marker + " crit" for e in monitor.journal), 5, "the live error")
         assert not any(e.message == marker + " info" for e in monitor.journal)
+
+
+async def test_aes_gcm_is_preferred_unless_the_ssh_config_chooses(tmp_path: Path) -> None:
+    defaults = await asyncssh.SSHClientConnectionOptions.construct(config=(), host="alpha")
+    assert preferred_ciphers(defaults.encryption_algs)[:2] == ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com"]
+    assert {cipher.encode() for cipher in preferred_ciphers(defaults.encryption_algs)} == set(defaults.encryption_algs)
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text("Ciphers chacha20-poly1305@openssh.com,aes256-ctr\n")
+    chosen = await asyncssh.SSHClientConnectionOptions.construct(config=[str(ssh_config)], host="alpha")
+    assert preferred_ciphers(chosen.encryption_algs) == ["chacha20-poly1305@openssh.com", "aes256-ctr"]

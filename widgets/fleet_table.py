@@ -1,20 +1,30 @@
-"""The fleet table: one row per host, updated cell by cell.
+"""The fleet table: one row per host, drawn with Textual's line API.
 
 Columns have fixed widths, so a changing figure never reflows the table, and
 a priority: when the terminal is narrow the least important columns are left
 out, never the host, its state, CPU, memory, disk, generation or alerts.
+
+Each row is rendered once per change of its cells and kept; a host whose
+figures changed repaints its own line and nothing else. (Textual's DataTable
+re-renders every row whenever any cell changes, which with twenty hosts
+sampling every second was most of the console's CPU.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from console.host import HostMonitor
 from console.model import HostState
@@ -33,6 +43,7 @@ ESSENTIAL = 0
 HISTORY_WIDTH = 8
 ALERTS_MIN_WIDTH = 14
 CELL_PADDING = 1  # columns of space either side of each cell
+HEADER_LINES = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +76,6 @@ COLUMNS = (
     Column("alerts", "Alerts", ALERTS_MIN_WIDTH, ESSENTIAL),  # takes what is left
 )
 SORTABLE = tuple(c.key for c in COLUMNS if c.key not in {"mark", "cpu_history", "mem_history"})
-_BY_KEY = {c.key: c for c in COLUMNS}
-_HISTORY_OF = {"cpu_history": "cpu", "mem_history": "mem"}
 
 
 def fitting_columns(available: int, host_width: int) -> list[Column]:
@@ -89,21 +98,95 @@ def fitting_columns(available: int, host_width: int) -> list[Column]:
     return [sized[c.key] for c in COLUMNS if c.key in chosen]
 
 
-class FleetTable(DataTable[Text]):
-    """Rows are keyed by host name; only cells whose text changed are redrawn."""
+def fitted(text: Text, width: int) -> Text:
+    """A cell's text padded (as it is justified) or cut to exactly `width`:
+    a long alert must not widen the table."""
+    if text.cell_len > width:
+        text = text.copy()
+        text.truncate(width, overflow="ellipsis")
+    gap = width - text.cell_len
+    left = gap if text.justify == "right" else gap // 2 if text.justify == "center" else 0
+    return Text.assemble(" " * (CELL_PADDING + left), text, " " * (gap - left + CELL_PADDING))
 
+
+def same_cells(cells: dict[str, Text], before: dict[str, Text] | None) -> bool:
+    """Whether two rows of cells look alike (rich's Text equality leaves out
+    the base style and the justification)."""
+    return before is not None and all(
+        (text.plain, text.style, text.spans, text.justify) == (old.plain, old.style, old.spans, old.justify)
+        for text, old in zip(cells.values(), before.values(), strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class RowLook:
+    """Everything a rendered row depends on besides its cells."""
+
+    version: int
+    width: int
+    cursor: bool
+    odd: bool
+    focused: bool
+
+
+class FleetTable(ScrollView, can_focus=True):
+    """Rows keyed by host name, a header that stays put, a row cursor."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"fleet-table--header", "fleet-table--cursor", "fleet-table--odd-row"}
     DEFAULT_CSS = """
-    FleetTable { height: 1fr; }
+    FleetTable {
+        height: 1fr;
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        & > .fleet-table--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .fleet-table--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .fleet-table--odd-row { background: $surface-lighten-1 50%; }
+        &:dark > .fleet-table--odd-row { background: $surface-darken-1 40%; }
+        & > .fleet-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .fleet-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+    }
     """
-    # DataTable's own enter is hidden; here it opens the host, so say so.
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Open")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open"),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "cursor_to(0)", "First", show=False),
+        Binding("end", "cursor_to(-1)", "Last", show=False),
+    ]
+
+    class HostSelected(Message):
+        """Enter, or a click on the highlighted row: open this host."""
+
+        def __init__(self, host: str) -> None:
+            super().__init__()
+            self.host = host
+
+    class SortRequested(Message):
+        """A click on a column's header."""
+
+        def __init__(self, column: str) -> None:
+            super().__init__()
+            self.column = column
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True, cell_padding=CELL_PADDING)
+        super().__init__(id=id)
         self._cells: dict[str, dict[str, Text]] = {}
+        self._versions: dict[str, int] = {}  # bumped whenever a host's shown cells change
+        self._rendered: dict[str, tuple[RowLook, Strip]] = {}
         self._order: list[str] = []  # the hosts shown, in display order
         self._columns: list[Column] = []
-        self._host_width = 4
+        self._header: Strip | None = None
+        self.cursor_row = 0
         self.marked: set[str] = set()
         self.ascii = plain_terminal()
 
@@ -119,40 +202,114 @@ class FleetTable(DataTable[Text]):
         return list(self._order)
 
     @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
     def highlighted_host(self) -> str | None:
-        if not self.row_count:
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return self._order[self.cursor_row] if self._order else None
 
     def show_host(self, monitor: HostMonitor, now: float) -> None:
-        """Bring one host's row up to date (if it is shown)."""
+        """Bring one host's row up to date; its line is repainted only when
+        what it shows changed."""
         cells = host_cells(monitor, now, ascii=self.ascii)
         cells["mark"] = Text("▌" if monitor.name in self.marked else " ", style="bold cyan")
-        self._cells[monitor.name] = cells
-        if monitor.name not in self.rows:
+        if same_cells(cells, self._cells.get(monitor.name)):
             return
-        for column in self._columns:
-            text = self._fit(column, cells[column.key])
-            if self.get_cell(monitor.name, column.key) != text:
-                self.update_cell(monitor.name, column.key, text)
+        self._cells[monitor.name] = cells
+        self._versions[monitor.name] = self._versions.get(monitor.name, 0) + 1
+        if monitor.name in self._order:
+            self.refresh_line(HEADER_LINES + self._order.index(monitor.name))
 
     def show_rows(self, order: Iterable[str]) -> None:
-        """Show these hosts in this order (after a sort or a filter change)."""
+        """Show these hosts in this order (after a sort or a filter change),
+        the cursor staying on its host while it is shown."""
         order = list(order)
         if order == self._order:
             return
         highlighted = self.highlighted_host
-        if set(order) != set(self._order) or not self._columns:
-            self._order = order
-            self._rebuild(highlighted)
-            return
         self._order = order
-        position = {host: index for index, host in enumerate(order)}
-        self.sort("host", key=lambda cell: position[cell.plain])
-        self._restore_cursor(highlighted)
+        self.cursor_row = order.index(highlighted) if highlighted in order else min(self.cursor_row,
+                                                                                     max(0, len(order) - 1))
+        self._update_virtual_size()
+        self.refresh()
+
+    def register_hosts(self, monitors: Iterable[HostMonitor], now: float) -> None:
+        """Learn every host's cells (before the first show_rows)."""
+        for monitor in monitors:
+            self.show_host(monitor, now)
+        self._fit_columns()
+
+    def move_cursor(self, row: int) -> None:
+        if not self._order:
+            return
+        previous, self.cursor_row = self.cursor_row, max(0, min(row, len(self._order) - 1))
+        self.refresh_line(HEADER_LINES + previous)
+        self.refresh_line(HEADER_LINES + self.cursor_row)
+        self._scroll_to_cursor()
+
+    def rendered_row(self, host: str) -> str:
+        """The host's row as it reads on screen (for tests and tools)."""
+        return self._row_strip(host, self.size.width, self._order.index(host)).text
+
+    def rendered_cell(self, host: str, column: str) -> str:
+        """One cell of the host's row as it reads on screen, unpadded."""
+        (shown,) = (c for c in self._columns if c.key == column)
+        return fitted(self._cells[host][column], shown.width).plain.strip()
+
+    # --- keys and mouse --------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        self.move_cursor(self.cursor_row + step)
+
+    def action_page(self, direction: int) -> None:
+        self.move_cursor(self.cursor_row + direction * max(1, self._rows_in_sight() - 1))
+
+    def action_cursor_to(self, row: int) -> None:
+        self.move_cursor(row if row >= 0 else len(self._order) - 1)
+
+    def action_open(self) -> None:
+        if (host := self.highlighted_host) is not None:
+            self.post_message(self.HostSelected(host))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y < HEADER_LINES:
+            if (column := self._column_at(offset.x)) is not None:
+                self.post_message(self.SortRequested(column))
+            return
+        row = int(self.scroll_y) + offset.y - HEADER_LINES
+        if row >= len(self._order):
+            return
+        if row == self.cursor_row or event.chain > 1:
+            self.move_cursor(row)
+            self.action_open()
+        else:
+            self.move_cursor(row)
+
+    def _column_at(self, x: int) -> str | None:
+        ends = accumulate(column.width + 2 * CELL_PADDING for column in self._columns)
+        return next((column.key for column, end in zip(self._columns, ends) if x < end), None)
+
+    # --- layout ------------------------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit_columns()
+        self._scroll_to_cursor()
+
+    def on_focus(self) -> None:
+        self.refresh_line(HEADER_LINES + self.cursor_row)
+
+    def on_blur(self) -> None:
+        self.refresh_line(HEADER_LINES + self.cursor_row)
+
+    def notify_style_update(self) -> None:
+        # A new theme or CSS changes every rendered line.
+        super().notify_style_update()
+        self._rendered.clear()
+        self._header = None
 
     def _fit_columns(self) -> None:
         host_width = max([4, *(len(name) for name in self._cells)])
@@ -161,35 +318,58 @@ class FleetTable(DataTable[Text]):
         columns = fitting_columns(available, host_width)
         if columns != self._columns:
             self._columns = columns
-            self._rebuild(self.highlighted_host)
+            self._rendered.clear()
+            self._header = None
+            self._update_virtual_size()
+            self.refresh()
 
-    def _rebuild(self, highlighted: str | None) -> None:
-        self.clear(columns=True)
-        for column in self._columns:
-            self.add_column(column.label, width=column.width, key=column.key)
-        for host in self._order:
-            cells = self._cells.get(host)
-            if cells is not None:
-                self.add_row(*(self._fit(c, cells[c.key]) for c in self._columns), key=host)
-        self._restore_cursor(highlighted)
+    def _update_virtual_size(self) -> None:
+        width = sum(column.width + 2 * CELL_PADDING for column in self._columns)
+        self.virtual_size = Size(width, HEADER_LINES + len(self._order))
 
-    def _restore_cursor(self, host: str | None) -> None:
-        if host is not None and host in self.rows:
-            self.move_cursor(row=self.get_row_index(host), animate=False)
+    def _rows_in_sight(self) -> int:
+        return max(1, self.scrollable_content_region.height - HEADER_LINES)
 
-    def _fit(self, column: Column, text: Text) -> Text:
-        """Cells are cut to the column: a long alert must not widen the table."""
-        if text.cell_len <= column.width:
-            return text
-        cut = text.copy()
-        cut.truncate(column.width, overflow="ellipsis")
-        return cut
+    def _scroll_to_cursor(self) -> None:
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + self._rows_in_sight():
+            self.scroll_to(y=self.cursor_row - self._rows_in_sight() + 1, animate=False)
 
-    def register_hosts(self, monitors: Iterable[HostMonitor], now: float) -> None:
-        """Learn every host's cells (before the first show_rows)."""
-        for monitor in monitors:
-            self.show_host(monitor, now)
-        self._fit_columns()
+    # --- rendering -----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y < HEADER_LINES:
+            if self._header is None or self._header.cell_length != width:
+                self._header = self._line(
+                    Text.assemble(*(fitted(Text(c.label), c.width) for c in self._columns)),
+                    self.get_component_rich_style("fleet-table--header"), width)
+            return self._header
+        row = int(self.scroll_y) + y - HEADER_LINES
+        if row >= len(self._order):
+            return Strip.blank(width, self.rich_style)
+        return self._row_strip(self._order[row], width, row)
+
+    def _row_strip(self, host: str, width: int, row: int) -> Strip:
+        look = RowLook(self._versions.get(host, 0), width, row == self.cursor_row, row % 2 == 1, self.has_focus)
+        rendered = self._rendered.get(host)
+        if rendered is not None and rendered[0] == look:
+            return rendered[1]
+        cells = self._cells[host]
+        style = self.rich_style
+        if look.odd:
+            style += self.get_component_rich_style("fleet-table--odd-row")
+        if look.cursor:
+            style += self.get_component_rich_style("fleet-table--cursor")
+        strip = self._line(Text.assemble(*(fitted(cells[c.key], c.width) for c in self._columns)), style, width)
+        self._rendered[host] = (look, strip)
+        return strip
+
+    def _line(self, text: Text, style: Style, width: int) -> Strip:
+        text.stylize_before(style)
+        return Strip(text.render(self.app.console), text.cell_len).crop_extend(0, width, style)
 
 
 def host_cells(monitor: HostMonitor, now: float, *, ascii: bool = False) -> dict[str, Text]:
