@@ -317,6 +317,13 @@ def _registration(objects: list[StoreObject]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ensure_nix_mount_point() -> None:
+    """Create an empty /nix to bind-mount a host's store on. A machine whose
+    Nix came from Debian's nix-bin has none (only Nix's own installer makes
+    it), and a mount point must exist outside the namespace too."""
+    Path("/nix").mkdir(exist_ok=True)
+
+
 def build_store(nix_dir: Path, home: Path, store: HostStore, current: int) -> None:
     """Write and register every path of `store` in `nix_dir`, then create the
     system profile's generations 1..N (backdated) with `current` selected.
@@ -336,6 +343,7 @@ def build_store(nix_dir: Path, home: Path, store: HostStore, current: int) -> No
     for obj in objects:
         obj.write(nix_dir)
 
+    ensure_nix_mount_point()
     commands = ["mount --bind \"$1\" /nix", "nix-store --register-validity"]
     for gen in store.generations:
         commands.append(f"nix-env -p {PROFILE} --set {gen.store_path} </dev/null")
