@@ -8,6 +8,7 @@ keys, the command palette and mouse clicks all open screens the same way.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -62,7 +63,15 @@ class NixdeckApp(App[None]):
         self.push_screen(self._fleet_screen)
         # Connecting starts once the first frame is out: the hosts are listed
         # (connecting…) at once, and the SSH imports do not delay the frame.
-        self.call_after_refresh(self.fleet.start)
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        # What was built to start (modules, CSS, widgets) lives as long as the
+        # app. Frozen, the garbage collector's full passes, which a journal
+        # flood's turnover triggers every few seconds, no longer walk it:
+        # they took 100-200 ms each, long enough to delay a key press.
+        gc.freeze()
+        self.fleet.start()
 
     def _forward_engine_event(self, event: EngineEvent) -> None:
         # Only the screen on top shows live data; a screen coming back to the

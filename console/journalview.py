@@ -27,6 +27,16 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_SHOWN = {"\n": "⏎", "\t": " "}
 
 
+TIME_FORMAT = "%b %d %H:%M:%S "
+TIME_WIDTH = len(time.strftime(TIME_FORMAT, time.localtime(0)))
+
+
+def _source(entry: JournalEntry) -> str:
+    """"sshd[702]: ", as journalctl names where an entry comes from."""
+    source = entry.identifier or "unknown"
+    return source + (f"[{entry.pid}]: " if entry.pid is not None else ": ")
+
+
 def _visible_text(text: str) -> str:
     return _CONTROL_RE.sub(lambda m: _CONTROL_SHOWN.get(m.group(), "\ufffd"), text)
 
@@ -140,6 +150,10 @@ class JournalView:
         self._paused_after: int | None = None  # the last seq shown when the view was paused
         self._next_seq = 0
         self._newest: dict[str, JournalRow] = {}  # each host's newest row: its boot is the one shown
+        self.newly_visible: list[JournalRow] | None = None
+        """The rows the last add() put among the visible ones; None when it
+        chose them all afresh (a new boot), so a reader measuring rows
+        measures only the new ones."""
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -154,6 +168,7 @@ class JournalView:
         """Take new entries of `host`, in any order, dropping the oldest rows
         beyond maxlen."""
         new_rows, dropped, boot_changed = self._insert(host, entries)
+        self.newly_visible = None
         if self.paused:
             if boot_changed:
                 self._count_pending()
@@ -173,6 +188,7 @@ class JournalView:
             del self.visible[:removed]
             new_rows = [row for row in new_rows if _order(row) > cutoff]
         shown = [row for row in new_rows if self._shows(row)]
+        self.newly_visible = shown
         for row in shown:
             if self.visible and _order(row) < _order(self.visible[-1]):
                 bisect.insort(self.visible, row, key=_order)
@@ -263,15 +279,26 @@ class JournalView:
         sshd[702]: message"), with the host's name after the time in a
         merged view and control characters made visible."""
         entry = row.entry
-        head = time.strftime("%b %d %H:%M:%S ", time.localtime(entry.timestamp))
+        head = time.strftime(TIME_FORMAT, time.localtime(entry.timestamp))
         host = len(head)
         if self.tag_width:
             head += f"{row.host:<{self.tag_width}} "
-        source = entry.identifier or "unknown"
-        source += f"[{entry.pid}]: " if entry.pid is not None else ": "
+        source = _source(entry)
         # _visible_text keeps lengths, so indexes into the raw text hold.
         text = head + _visible_text(source + entry.message)
         return LineText(text, host, len(head), len(head) + len(source))
+
+    @property
+    def head_width(self) -> int:
+        """How many characters `line()` puts before the body: the time (as
+        wide for every entry: numbers zero-padded, C-locale month names), and
+        the host's tag in a merged view."""
+        return TIME_WIDTH + (self.tag_width + 1 if self.tag_width else 0)
+
+    def body(self, row: JournalRow) -> str:
+        """The text `line()` shows after the head, without formatting the time
+        (measuring every row of a flood must be cheap)."""
+        return _visible_text(_source(row.entry) + row.entry.message)
 
     def spans(self, row: JournalRow) -> list[tuple[int, int]]:
         """Where the search text occurs in the row's line, after the time and host."""

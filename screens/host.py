@@ -9,10 +9,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header
-from widgets.journal_pane import JournalPane
 
 from console.fleet import Fleet
 from widgets.host_info import HostFacts, HostMetrics
+from widgets.journal_pane import JournalPane
 from widgets.messages import HostChanged
 
 AGE_REFRESH_S = 1.0

@@ -177,6 +177,23 @@ def test_lines_are_journalctls_short_format_with_the_host_in_a_merged_view() -> 
     assert bare.line(bare.visible[0]).text.endswith(" unknown: hello")
 
 
+def test_head_width_and_body_measure_the_line_without_formatting_it() -> None:
+    for view in (JournalView(10), JournalView(10, tag_width=7)):
+        view.add("beta", [entry(1, "Started\tit\nnext\x1b[31m"), entry(2, "x", identifier=None, pid=None)])
+        for row in view.visible:
+            line = view.line(row)
+            assert view.head_width == line.body
+            assert line.text == line.text[:line.body] + view.body(row)
+
+
+def test_newly_visible_names_the_rows_an_add_showed() -> None:
+    view = JournalView(10, filter=JournalFilter(priority=4))
+    view.add("alpha", [entry(1, priority=3), entry(2, priority=6), entry(3, priority=4)])
+    assert [row.entry.timestamp - T0 for row in view.newly_visible] == [1, 3]
+    view.add("alpha", [entry(4, boot="boot2")])  # a new boot: every row chosen afresh
+    assert view.newly_visible is None
+
+
 def test_spans_skip_the_time_and_host() -> None:
     view = JournalView(10, tag_width=5)
     view.add("alpha", [entry(1, "alpha said alpha", identifier="alpha")])

@@ -136,7 +136,7 @@ class JournalLog(ScrollView, can_focus=True):
         return visible[self._cursor] if 0 <= self._cursor < len(visible) else None
 
     def add(self, host: str, entries: Iterable[JournalEntry]) -> None:
-        self._update(lambda: self._view.add(host, entries))
+        self._update(lambda: self._view.add(host, entries), added=True)
 
     def replace_host(self, host: str, entries: Iterable[JournalEntry]) -> None:
         self._forget_widths()
@@ -167,16 +167,17 @@ class JournalLog(ScrollView, can_focus=True):
         """The lines on screen now, as plain text."""
         return [self.render_line(y).text.rstrip() for y in range(self.scrollable_content_region.height)]
 
-    def _update(self, change: Callable[[], bool], *, to_end: bool = False) -> None:
+    def _update(self, change: Callable[[], bool], *, to_end: bool = False, added: bool = False) -> None:
         """Apply `change` to the view (it returns whether the visible rows
         changed), then put the cursor and the scroll position back: at the
-        end if following, else on the rows they were on."""
+        end if following, else on the rows they were on. `added`: the change
+        only added rows, so only those need measuring."""
         stick = to_end or (self.following and not self.is_vertical_scrollbar_grabbed)
         cursor_row = self.cursor_row
         top_row, top_offset = self._row_at(round(self.scroll_y))
         if not change():
             return
-        self._measure()
+        self._measure(self._view.newly_visible if added else None)
         visible = self._view.visible
         if stick or not visible:
             self._cursor = len(visible) - 1
@@ -189,30 +190,37 @@ class JournalLog(ScrollView, can_focus=True):
                 self._scroll(y=self._line_starts_at(top) + top_offset)
         self.refresh()
 
-    def _measure(self) -> None:
+    def _measure(self, new_rows: list[JournalRow] | None = None) -> None:
         """The virtual size and, when wrapping, where each row starts on screen.
 
-        Unwrapped, only the widest line matters: rows newer than the last
-        measured one are measured and the widest width is kept (it never
-        shrinks while this view and filter last). Rebuilding a width table of
-        every row for each batch cost the most CPU in a 5,000 lines/s flood.
-        Wrapped, every row's height counts, so all are measured (once each).
+        Unwrapped, only the widest line matters: the rows not yet measured
+        (`new_rows` when the caller knows them) are measured and the widest
+        width is kept (it never shrinks while this view and filter last).
+        Rebuilding a width table of every row for each batch cost the most CPU
+        in a 5,000 lines/s flood. Wrapped, every row's height counts, so all
+        are measured (once each).
         """
         visible = self._view.visible
         if self.wrap:
             widths = self._cells
-            self._cells = {row.seq: widths.get(row.seq) or cell_len(self._view.line(row).text) for row in visible}
+            self._cells = {row.seq: widths.get(row.seq) or self._line_width(row) for row in visible}
             width = max(self.scrollable_content_region.width, 1)
             heights = (max(1, -(-cells // width)) for cells in self._cells.values())
             self._line_starts = list(accumulate(heights, initial=0))
             self.virtual_size = Size(width, self._line_starts[-1])
             return
         measured = self._measured_seq
-        for row in visible:
-            if row.seq > measured:
-                self._widest = max(self._widest, cell_len(self._view.line(row).text))
-                self._measured_seq = max(self._measured_seq, row.seq)
+        unmeasured = new_rows if new_rows is not None else (row for row in visible if row.seq > measured)
+        for row in unmeasured:
+            self._widest = max(self._widest, self._line_width(row))
+            self._measured_seq = max(self._measured_seq, row.seq)
         self.virtual_size = Size(self._widest, len(visible))
+
+    def _line_width(self, row: JournalRow) -> int:
+        body = self._view.body(row)
+        # Printable ASCII (control characters are already made visible) is
+        # one cell a character; rich's cell_len walks the string.
+        return self._view.head_width + (len(body) if body.isascii() else cell_len(body))
 
     def _forget_widths(self) -> None:
         """Measure afresh: the rows shown are no longer those measured."""
@@ -267,7 +275,7 @@ class JournalLog(ScrollView, can_focus=True):
             strip = strip.crop_extend(scroll_x, scroll_x + width, base)
         if row is self.cursor_row and self.has_focus:
             strip = strip.apply_style(self.get_component_rich_style("journal-log--cursor"))
-        return strip.apply_offsets(scroll_x, scroll_y + y)
+        return strip
 
     def _row_strip(self, row: JournalRow) -> Strip:
         """A row's whole line, styled; the current match's row is drawn afresh."""
