@@ -41,7 +41,10 @@ POWER_SUPPLY_ATTRS = (
 # under a `==> path <==` header, so one process reads the whole frame (the
 # headers under /sys/devices/virtual/net name the software interfaces). A glob
 # that matches nothing stays literal, head fails to open it and says so on
-# stderr, which goes to /dev/null. printf is a builtin: when the reader has
+# stderr, which goes to /dev/null. The frame is gathered in a command
+# substitution and written by one printf: written piece by piece (marker,
+# head, df, marker) it crossed SSH as some eight packets, whose handling cost
+# the console more than parsing the frame. printf is a builtin: when the reader has
 # gone it fails (or SIGPIPE kills the shell), and `|| exit` ends the loop even
 # where SIGPIPE was ignored on entry and cannot be reset. df is probed once
 # for -T (busybox may lack it) and -l (local only: a hung NFS mount must not
@@ -70,15 +73,16 @@ v=/sys/devices/virtual/net/*
 n=0
 while :; do
   n=$((n + 1))
-  printf '\n@@nixdeck-frame-begin %s\n' "$n" 2>/dev/null || exit 0
-  head -n 100000 /proc/stat /proc/meminfo /proc/loadavg /proc/uptime \
-    /proc/net/dev /proc/diskstats $v/ifindex $t*/type $t*/temp \
-    $p/type $p/status $p/capacity $p/online $p/energy_now $p/energy_full \
-    $p/power_now $p/charge_now $p/charge_full $p/current_now $p/voltage_now \
-    $p/scope 2>/dev/null
-  printf '\n@@nixdeck-df\n' 2>/dev/null || exit 0
-  df $df_opts 2>/dev/null
-  printf '\n@@nixdeck-frame-end %s\n' "$n" 2>/dev/null || exit 0
+  frame=$(
+    head -n 100000 /proc/stat /proc/meminfo /proc/loadavg /proc/uptime \
+      /proc/net/dev /proc/diskstats $v/ifindex $t*/type $t*/temp \
+      $p/type $p/status $p/capacity $p/online $p/energy_now $p/energy_full \
+      $p/power_now $p/charge_now $p/charge_full $p/current_now $p/voltage_now \
+      $p/scope 2>/dev/null
+    printf '\n@@nixdeck-df\n'
+    df $df_opts 2>/dev/null
+  )
+  printf '\n@@nixdeck-frame-begin %s\n%s\n@@nixdeck-frame-end %s\n' "$n" "$frame" "$n" 2>/dev/null || exit 0
   [ "$count" -gt 0 ] && [ "$n" -ge "$count" ] && exit 0
   gap=$iv; [ "$n" -eq 1 ] && gap=$first
   sleep "$gap" 2>/dev/null || sleep "$whole"
