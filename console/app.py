@@ -1,13 +1,14 @@
 """The Textual app: settings and the engine in, screens out.
 
 This is the only console module that imports Textual; the engine reports to it
-through Fleet.subscribe and the app turns that into HostChanged messages for
-the screen on top. Navigation between screens goes through the app so that
+through Fleet.subscribe and the app gathers that news into HostsChanged
+messages for the screen on top. Navigation between screens goes through the app so that
 keys, the command palette and mouse clicks all open screens the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +24,12 @@ from console.fleet import Fleet
 from screens.commands import FleetCommands
 from screens.fleet import FleetScreen
 from widgets.fleet_table import FleetTable
-from widgets.messages import HostChanged
+from widgets.messages import HostsChanged
+
+# Engine news is gathered this long before the screen on top hears of it: a
+# fleet's samples and journal batches arrive dozens of times a second, and a
+# Textual message costs far more to dispatch than a name costs to collect.
+ENGINE_NEWS_BATCH_S = 0.05
 
 
 def theme_names() -> list[str]:
@@ -56,6 +62,8 @@ class NixdeckApp(App[None]):
         """What "now" is for ages on screen; tests with frozen data freeze it."""
         self.sub_title = str(config_path) if config_path else "this machine (no config file)"
         self.theme = settings.theme
+        self._news: set[str] = set()  # hosts with engine news not yet passed on
+        self._news_handle: asyncio.TimerHandle | None = None
 
     def on_mount(self) -> None:
         self.fleet.subscribe(self._forward_engine_event)
@@ -74,15 +82,24 @@ class NixdeckApp(App[None]):
         self.fleet.start()
 
     def _forward_engine_event(self, event: EngineEvent) -> None:
+        self._news.add(event.host)
+        if self._news_handle is None:
+            self._news_handle = asyncio.get_running_loop().call_later(ENGINE_NEWS_BATCH_S, self._pass_on_news)
+
+    def _pass_on_news(self) -> None:
         # Only the screen on top shows live data; a screen coming back to the
         # top reads everything afresh (on_screen_resume), so none is missed.
+        self._news_handle = None
+        hosts, self._news = frozenset(self._news), set()
         try:
             screen = self.screen
         except ScreenStackError:
             return  # shutting down: the screens are gone, the engine not yet
-        screen.post_message(HostChanged(event.host))
+        screen.post_message(HostsChanged(hosts))
 
     async def on_unmount(self) -> None:
+        if self._news_handle is not None:
+            self._news_handle.cancel()
         await self.fleet.stop()
 
     # --- navigation ---------------------------------------------------------------------

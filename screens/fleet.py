@@ -15,7 +15,7 @@ from console.model import HostState
 from console.overview import fleet_alerts, matches_filter, sort_hosts
 from widgets.alerts_panel import AlertsPanel
 from widgets.fleet_table import SORTABLE, FleetTable
-from widgets.messages import HostChanged
+from widgets.messages import HostsChanged
 
 # How often the ages of down hosts ("down 2 min") and the spinner move on.
 AGE_REFRESH_S = 1.0
@@ -66,8 +66,8 @@ class FleetScreen(Screen[None]):
 
     # --- live updates ----------------------------------------------------------------
 
-    def on_host_changed(self, message: HostChanged) -> None:
-        self._changed.add(message.host)
+    def on_hosts_changed(self, message: HostsChanged) -> None:
+        self._changed |= message.hosts
 
     def _show_changed(self) -> None:
         """Show what changed since the last flush, all hosts in one repaint:

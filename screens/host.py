@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header
 from console.fleet import Fleet
 from widgets.host_info import HostFacts, HostMetrics
 from widgets.journal_pane import JournalPane
-from widgets.messages import HostChanged
+from widgets.messages import HostsChanged
 
 AGE_REFRESH_S = 1.0
 
@@ -47,10 +47,10 @@ class HostScreen(Screen[None]):
         self._show()
         self.set_interval(AGE_REFRESH_S, self._show_facts)
 
-    def on_host_changed(self, message: HostChanged) -> None:
-        if message.host == self.host:
+    def on_hosts_changed(self, message: HostsChanged) -> None:
+        if self.host in message.hosts:
             self._show()
-            self.query_one(JournalPane).host_changed(message.host)
+            self.query_one(JournalPane).hosts_changed([self.host])
 
     def on_screen_resume(self) -> None:
         self._show()

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header
 from console.fleet import Fleet
 from widgets.journal_log import JournalLog
 from widgets.journal_pane import JournalPane
-from widgets.messages import HostChanged
+from widgets.messages import HostsChanged
 
 
 class JournalScreen(Screen[None]):
@@ -34,8 +34,8 @@ class JournalScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = "journal"
 
-    def on_host_changed(self, message: HostChanged) -> None:
-        self.query_one(JournalPane).host_changed(message.host)
+    def on_hosts_changed(self, message: HostsChanged) -> None:
+        self.query_one(JournalPane).hosts_changed(message.hosts)
 
     def on_screen_resume(self) -> None:
         self.query_one(JournalPane).resync()

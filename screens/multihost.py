@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header
 
 from console.fleet import Fleet
 from widgets.host_pane import HostPane
-from widgets.messages import HostChanged
+from widgets.messages import HostsChanged
 
 AGE_REFRESH_S = 1.0
 # Below this width two panes side by side would each be too narrow to read.
@@ -63,9 +63,9 @@ class MultiHostScreen(Screen[None]):
         grid.styles.grid_size_columns = columns
         grid.styles.grid_size_rows = rows
 
-    def on_host_changed(self, message: HostChanged) -> None:
+    def on_hosts_changed(self, message: HostsChanged) -> None:
         for pane in self.query(HostPane):
-            if pane.host == message.host:
+            if pane.host in message.hosts:
                 pane.host_changed(self.app.clock())
 
     def on_screen_resume(self) -> None:

@@ -387,7 +387,7 @@ class PaneApp(App[None]):
         self.fleet.start()
 
     def _forward(self, event: EngineEvent) -> None:
-        self.query_one(JournalPane).host_changed(event.host)
+        self.query_one(JournalPane).hosts_changed([event.host])
 
     async def on_unmount(self) -> None:
         await self.fleet.stop()
@@ -414,6 +414,6 @@ async def test_a_compact_pane_is_the_live_log_and_its_status_alone(fleet3: TestF
 
         # What the engine says went wrong with the host's journal shows on the status line.
         app.fleet["alpha"].journal_error = "journalctl exited with status 1: No journal files were found."
-        pane.host_changed("alpha")
+        pane.hosts_changed(["alpha"])
         await pilot.pause()
         assert "No journal files were found." in screen_lines(app)[-1]

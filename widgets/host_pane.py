@@ -65,7 +65,7 @@ class HostPane(Vertical, can_focus=True):
 
     def host_changed(self, now: float) -> None:
         self.show(now)
-        self.query_one(JournalPane).host_changed(self.host)
+        self.query_one(JournalPane).hosts_changed([self.host])
 
     def resync(self, now: float) -> None:
         self.show(now)

@@ -2,7 +2,7 @@
 the previous boot, with a one-line status and (unless compact) a one-line
 filter bar.
 
-The containing screen calls host_changed() when the engine has news for a
+The containing screen calls hosts_changed() when the engine has news for a
 host and resync() when it comes back on top; the pane then takes only what
 the host's JournalBuffer stored since it last looked (JournalBuffer.since).
 """
@@ -10,6 +10,7 @@ the host's JournalBuffer stored since it last looked (JournalBuffer.since).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import ClassVar
 
 from rich.text import Text
@@ -99,12 +100,14 @@ class JournalPane(Vertical):
 
     # --- news from the engine ------------------------------------------------------------
 
-    def host_changed(self, host: str) -> None:
-        """The engine has news for `host`: take its new journal entries."""
-        if not self._started or host not in self.shown_hosts:
+    def hosts_changed(self, hosts: Iterable[str]) -> None:
+        """The engine has news for `hosts`: take their new journal entries."""
+        shown = [host for host in hosts if host in self.shown_hosts] if self._started else []
+        if not shown:
             return
         if not self.previous_boot:
-            self._pull(host)
+            for host in shown:
+                self._pull(host)
         self._show_status()
 
     def resync(self) -> None:
