@@ -174,12 +174,13 @@ class HostMonitor:
         previous: RawSample | None = None
         argv = sampler_argv(self._sample_interval, self._sample_count, first_gap=self._first_gap)
         async with await self.transport.stream(argv) as lines:
-            async for line in lines:
+            async for batch in lines.batches():
                 self._mark_seen()
-                raw = reader.feed(line)
-                if raw is not None:
-                    self._record_sample(compute_sample(previous, raw, time.time()))
-                    previous = raw
+                for line in batch:
+                    raw = reader.feed(line)
+                    if raw is not None:
+                        self._record_sample(compute_sample(previous, raw, time.time()))
+                        previous = raw
             if self._sample_count and lines.exit_status == 0:
                 return True
             self.sampler_error = f"sampler exited with status {lines.exit_status}: {lines.stderr_tail or 'no message'}"
@@ -297,24 +298,25 @@ class HostMonitor:
         try:
             async with await self.transport.stream(argv) as lines:
                 parsed = 0
-                async for line in lines:
+                async for batch in lines.batches():
                     self._mark_seen()
-                    parsed += 1
-                    if parsed % JOURNAL_YIELD_LINES == 0:
-                        # A stream read hands over a whole chunk of lines at
-                        # once; in a flood, parsing it in one go would hold
-                        # the event loop (and the UI's key presses) for tens
-                        # of milliseconds.
-                        await asyncio.sleep(0)
-                    try:
-                        pending.append(parse_entry(line))
-                    except ParseError:
-                        continue  # one unreadable line must not stop the stream
-                    if self.journal_error is not None:
-                        self.journal_error = None
-                        self._emit(JournalProblem(self.name, None))
-                    if flush_handle is None:
-                        flush_handle = loop.call_later(JOURNAL_FLUSH_S, flush)
+                    for line in batch:
+                        parsed += 1
+                        if parsed % JOURNAL_YIELD_LINES == 0:
+                            # A stream read hands over a whole chunk of lines
+                            # at once; in a flood, parsing it in one go would
+                            # hold the event loop (and the UI's key presses)
+                            # for tens of milliseconds.
+                            await asyncio.sleep(0)
+                        try:
+                            pending.append(parse_entry(line))
+                        except ParseError:
+                            continue  # one unreadable line must not stop the stream
+                        if self.journal_error is not None:
+                            self.journal_error = None
+                            self._emit(JournalProblem(self.name, None))
+                        if flush_handle is None:
+                            flush_handle = loop.call_later(JOURNAL_FLUSH_S, flush)
                 return f"journalctl exited with status {lines.exit_status}: {lines.stderr_tail or 'no message'}"
         finally:
             if flush_handle is not None:

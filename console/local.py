@@ -71,7 +71,9 @@ class LocalLineStream(LineStream):
         async for raw in self._process.stderr:
             self._stderr.append(raw.decode("utf-8", "replace").rstrip("\n"))
 
-    async def __aiter__(self) -> AsyncIterator[str]:
+    async def batches(self) -> AsyncIterator[list[str]]:
+        # Line by line: only this machine's own journal is read here, and
+        # readline's LINE_LIMIT keeps a runaway line from filling memory.
         assert self._process.stdout is not None
         while True:
             try:
@@ -81,7 +83,7 @@ class LocalLineStream(LineStream):
                 continue
             if not raw:
                 break
-            yield raw.decode("utf-8", "replace").rstrip("\n")
+            yield [raw.decode("utf-8", "replace").rstrip("\n")]
         self.exit_status = await self._process.wait()
         # gather, not a suppressed await: suppressing CancelledError here
         # would also swallow a cancellation of the task that awaits.

@@ -198,7 +198,7 @@ class SshLineStream(LineStream):
             async for line in self._process.stderr:
                 self._stderr.append(line.rstrip("\n"))
 
-    async def __aiter__(self) -> AsyncIterator[str]:
+    async def batches(self) -> AsyncIterator[list[str]]:
         # Read what has arrived and split it here: asyncssh's readline costs
         # a round through its stream machinery per line, which dominated the
         # console's CPU time per sample.
@@ -207,12 +207,12 @@ class SshLineStream(LineStream):
             while chunk := await self._process.stdout.read(READ_CHUNK):
                 lines = (partial + chunk).split("\n")
                 partial = lines.pop()
-                for line in lines:
-                    yield line
+                if lines:
+                    yield lines
         except (asyncssh.Error, OSError) as exc:
             raise TransportError(_reason(exc)) from None
         if partial:
-            yield partial
+            yield [partial]
         completed = await self._process.wait()
         self.exit_status = completed.exit_status
         # gather, not a suppressed await: suppressing CancelledError here

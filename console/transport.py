@@ -31,8 +31,11 @@ class ConnectFailed(Exception):
 class LineStream(ABC):
     """A long-running command whose stdout is read line by line.
 
-    Iterate it for lines (without the newline); when iteration ends the
-    command has exited and `exit_status` and `stderr_tail` tell how.
+    `batches()` gives the lines (without the newline) as they arrive, each
+    batch a list of what came at once; when it ends the command has exited
+    and `exit_status` and `stderr_tail` tell how. Batches, not single lines:
+    a sampler frame is a hundred lines, a journal flood thousands a second,
+    and a round through an async iterator per line was a cost of its own.
     Always `close()` it (it is an async context manager) so the remote process
     is stopped.
     """
@@ -46,7 +49,7 @@ class LineStream(ABC):
         return "\n".join(self._stderr)
 
     @abstractmethod
-    def __aiter__(self) -> AsyncIterator[str]: ...
+    def batches(self) -> AsyncIterator[list[str]]: ...
 
     @abstractmethod
     async def close(self) -> None: ...
