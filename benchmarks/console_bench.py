@@ -337,18 +337,19 @@ def children_of(process: psutil.Process) -> list[psutil.Process]:
         return []
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    """User + system CPU time of the process, the children it has reaped, and
+def cpu_seconds(process: psutil.Process) -> tuple[float, float]:
+    """(user, system) CPU time of the process, the children it has reaped, and
     its live descendants."""
     times = process.cpu_times()
-    total = times.user + times.system + times.children_user + times.children_system
+    user, system = times.user + times.children_user, times.system + times.children_system
     for child in children_of(process):
         try:
             child_times = child.cpu_times()
         except psutil.NoSuchProcess:
             continue
-        total += child_times.user + child_times.system
-    return total
+        user += child_times.user
+        system += child_times.system
+    return user, system
 
 
 def rss_bytes(process: psutil.Process) -> int:
@@ -382,6 +383,7 @@ class Usage:
 
     seconds: float
     cpu_percent: float  # of one core
+    system_percent: float  # the part of cpu_percent spent in the kernel
     rss: list[int]  # every RSS_SAMPLE_S, first to last
     rss_peak: int
     terminal_bytes_per_s: float
@@ -450,8 +452,10 @@ def measure(process: psutil.Process, seconds: float, output_log: Path | None,
         finally:
             rss = sampler.stop()
         wall = time.perf_counter() - started
+        (user_before, system_before), (user, system) = cpu_before, cpu_seconds(process)
         usage = Usage(
-            seconds=wall, cpu_percent=100 * (cpu_seconds(process) - cpu_before) / wall, rss=rss,
+            seconds=wall, cpu_percent=100 * (user + system - user_before - system_before) / wall,
+            system_percent=100 * (system - system_before) / wall, rss=rss,
             rss_peak=max(max(rss), peak_rss_bytes(process)),
             terminal_bytes_per_s=(file_size(output_log) - bytes_before) / wall,
         )
@@ -662,13 +666,14 @@ def percentile(values: list[float], fraction: float) -> float:
 def print_watch(result: WatchResult, args: argparse.Namespace) -> None:
     print(f"\n1. Watching {result.hosts} hosts at a 1 s refresh, journal follow on, each host logging "
           f"{args.log_rate:g} entries/s ({result.nixdeck.seconds:.0f} s measured after {args.warmup:.0f} s warm-up)")
-    print(f"   {'program':<28} {'CPU % of a core':>15} {'RSS median':>11} {'RSS peak':>9} {'RSS growth':>11} "
-          f"{'terminal bytes/s':>17}")
+    print(f"   {'program':<28} {'CPU % of a core':>15} {'of it kernel':>12} {'RSS median':>11} {'RSS peak':>9} "
+          f"{'RSS growth':>11} {'terminal bytes/s':>17}")
     rows = [("nixdeck", result.nixdeck)]
     if result.glances is not None:
         rows.append(("glances -t 1 (this machine)", result.glances))
     for name, usage in rows:
-        print(f"   {name:<28} {usage.cpu_percent:>13.1f} % {mb(statistics.median(usage.rss)):>11} "
+        print(f"   {name:<28} {usage.cpu_percent:>13.1f} % {usage.system_percent:>10.1f} % "
+              f"{mb(statistics.median(usage.rss)):>11} "
               f"{mb(usage.rss_peak):>9} {mb(usage.rss[-1] - usage.rss[0]):>11} {usage.terminal_bytes_per_s:>17,.0f}")
     if result.glances_missing:
         print(f"   glances: not measured, {result.glances_missing}")

@@ -207,8 +207,7 @@ def split_head_sections(lines: Iterable[str]) -> dict[str, list[str]]:
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in lines:
-        header = _HEAD_HEADER.match(line)
-        if header:
+        if line.startswith("==> ") and (header := _HEAD_HEADER.match(line)):
             current = sections.setdefault(header.group(1), [])
         elif current is not None:
             current.append(line)
@@ -276,6 +275,10 @@ def parse_proc_stat(lines: Iterable[str]) -> tuple[CpuTimes, tuple[CpuTimes, ...
     overall: CpuTimes | None = None
     cores: list[CpuTimes] = []
     for line in lines:
+        # Split only cpu lines: the intr line lists every interrupt, thousands
+        # of numbers on a big machine.
+        if not line.startswith("cpu"):
+            continue
         parts = line.split()
         if not parts or not _CPU_LINE.match(parts[0]):
             continue

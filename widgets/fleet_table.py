@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from itertools import accumulate
+from itertools import accumulate, islice
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -428,8 +428,9 @@ def host_cells(monitor: HostMonitor, now: float, *, ascii: bool = False) -> dict
             cells["battery"] = Text(f"{sample.battery_percent}%{sign}", justify="right")
         cells["uptime"] = Text(uptime_text(raw.uptime_s), justify="right")
     if monitor.status.state == HostState.UP:
-        cpu = [s.cpu_percent for s in monitor.history]
-        mem = [s.raw.mem.percent if s.raw.mem.total else None for s in monitor.history]
+        recent = list(islice(reversed(monitor.history), HISTORY_WIDTH))[::-1]  # all a sparkline shows
+        cpu = [s.cpu_percent for s in recent]
+        mem = [s.raw.mem.percent if s.raw.mem.total else None for s in recent]
         cells["cpu_history"] = Text(sparkline(cpu, HISTORY_WIDTH, ascii=ascii), style="green")
         cells["mem_history"] = Text(sparkline(mem, HISTORY_WIDTH, ascii=ascii), style="blue")
     if facts is not None:
