@@ -27,7 +27,13 @@ from console.events import (
     StatusChanged,
 )
 from console.facts import facts_argv, parse_facts
-from console.journal import JournalBuffer, journal_argv, parse_entry
+from console.journal import (
+    JournalBuffer,
+    entry_argv,
+    journal_argv,
+    parse_entry,
+    parse_entry_at,
+)
 from console.model import Facts, HostState, HostStatus, JournalEntry, RawSample, Sample
 from console.sampler import FrameReader, compute_sample, sampler_argv
 from console.transport import ConnectFailed, Transport
@@ -252,6 +258,16 @@ class HostMonitor:
             except ParseError:
                 continue  # one unreadable line must not hide the others
         return entries
+
+    async def read_entry(self, cursor: str, *, timeout: float = 30.0) -> JournalEntry:
+        """The journal entry at `cursor` with every field (the live stream
+        carries only STREAM_FIELDS). NixdeckError when journalctl fails or no
+        longer holds it, TransportError when the host cannot be reached."""
+        result = await self.transport.run(entry_argv(cursor), timeout=timeout)
+        self._mark_seen()
+        if not result.ok:
+            raise NixdeckError(f"journalctl exited with status {result.exit_status}: {result.stderr.strip() or 'no message'}")
+        return parse_entry_at(result.stdout, cursor)
 
     async def _journal_loop(self) -> None:
         attempt = 0

@@ -19,6 +19,16 @@ DEFAULT_PRIORITY = 6  # journald's own default for entries that carry none
 TOO_LONG_MESSAGE = "[message too long, not shown]"
 TOO_LONG_VALUE = "[value too long, not shown]"
 
+# The fields a live view reads; journalctl adds __CURSOR, __REALTIME_TIMESTAMP,
+# __MONOTONIC_TIMESTAMP and _BOOT_ID to any --output-fields. An entry carries
+# some thirty fields, and sending them all for every line tripled what a
+# flood costs to carry and parse; an entry opened in full is read again by
+# its cursor (entry_argv).
+STREAM_FIELDS = (
+    "MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "_COMM", "_PID",
+    "_SYSTEMD_UNIT", "UNIT", "_SYSTEMD_USER_UNIT", "_HOSTNAME",
+)
+
 # journalctl accepts these spellings beside PRIORITY_NAMES.
 _PRIORITY_ALIASES = {"error": 3, "warn": 4, "emergency": 0, "critical": 2, "information": 6}
 
@@ -50,9 +60,9 @@ def journal_argv(
     cutting what came since to its implied last 10 lines. `priority` is a
     level or a range (`err`, `0..3`, `warning..emerg`). `boot` is
     journalctl's -b argument (`0`, `-1`, a boot id); attached with `=` so
-    that `-1` is not read as an option.
+    that `-1` is not read as an option. Only STREAM_FIELDS are sent.
     """
-    argv = ["journalctl", "-o", "json", "--no-pager"]
+    argv = ["journalctl", "-o", "json", "--no-pager", f"--output-fields={','.join(STREAM_FIELDS)}"]
     if follow:
         argv.append("-f")
     if after_cursor is not None:
@@ -70,6 +80,21 @@ def journal_argv(
     if boot is not None:
         argv.append(f"--boot={boot}" if boot else "--boot")
     return argv
+
+
+def entry_argv(cursor: str) -> list[str]:
+    """The journalctl command for the one entry at `cursor`, every field."""
+    return ["journalctl", "-o", "json", "--no-pager", "--all", f"--cursor={cursor}", "-n", "1"]
+
+
+def parse_entry_at(output: str, cursor: str) -> JournalEntry:
+    """The entry at `cursor` in entry_argv's output; ParseError when the
+    journal no longer holds it (rotated or vacuumed away)."""
+    for line in output.splitlines():
+        entry = parse_entry(line)
+        if entry.cursor == cursor:
+            return entry
+    raise ParseError("the entry is no longer in the journal")
 
 
 def _value_text(value: object, too_long: str) -> str:
@@ -91,6 +116,8 @@ def _value_text(value: object, too_long: str) -> str:
 def _first_text(value: object) -> str | None:
     """A field that should have one value (unit, identifier): the first of a
     repeated field's values; None for an empty or too-long value."""
+    if type(value) is str:  # nearly every value: no further questions
+        return value or None
     if isinstance(value, list) and value and not all(type(b) is int for b in value):
         value = value[0]
     if value is None:
@@ -120,7 +147,9 @@ def _entry(data: object) -> JournalEntry:
     if not isinstance(cursor, str) or not cursor:
         raise ParseError("journal entry has no cursor")
 
-    fields = {key: _value_text(value, TOO_LONG_VALUE) for key, value in data.items()}
+    # Plain strings (nearly all values) are taken as they are: in a flood
+    # every call saved is thousands a second.
+    fields = {key: value if type(value) is str else _value_text(value, TOO_LONG_VALUE) for key, value in data.items()}
     try:
         priority = parse_priority(_first_text(data.get("PRIORITY")) or "")
     except ValueError:

@@ -6,12 +6,15 @@ import time
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
+from console.errors import NixdeckError
+from console.host import HostMonitor
 from console.journal import PRIORITY_NAMES
 from console.model import JournalEntry
 
@@ -23,14 +26,21 @@ def field_order(name: str) -> tuple[int, str]:
 
 
 class JournalEntryScreen(ModalScreen[None]):
+    """Opens on the fields the live view has and reads the rest from the
+    host: the live stream carries only what a line shows."""
+
     CSS_PATH = "journal_entry.tcss"
     AUTO_FOCUS = "#entry-fields"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]
 
-    def __init__(self, host: str, entry: JournalEntry) -> None:
+    def __init__(self, monitor: HostMonitor, entry: JournalEntry) -> None:
         super().__init__()
-        self.host = host
+        self.monitor = monitor
         self.entry = entry
+
+    @property
+    def host(self) -> str:
+        return self.monitor.name
 
     def compose(self) -> ComposeResult:
         entry = self.entry
@@ -38,12 +48,30 @@ class JournalEntryScreen(ModalScreen[None]):
         micros = round(entry.timestamp % 1 * 1e6) % 1_000_000
         with Vertical(id="entry-dialog"):
             yield Static(f"{self.host} · {stamp}.{micros:06d} · {PRIORITY_NAMES[entry.priority]}", id="entry-title")
+            yield Static("reading every field from the host…", id="entry-note")
             yield DataTable(id="entry-fields", cursor_type="row", show_header=False)
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("field", "value")
+        self._show_fields(self.entry)
+        self._read_every_field()
+
+    def _show_fields(self, entry: JournalEntry) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("field", "value")
-        for name in sorted(self.entry.fields, key=field_order):
+        table.clear()
+        for name in sorted(entry.fields, key=field_order):
             # Text, not str: a value is shown as is, never read as markup.
-            table.add_row(name, Text(self.entry.fields[name]), key=name, height=None)
+            table.add_row(name, Text(entry.fields[name]), key=name, height=None)
+
+    @work(exclusive=True, exit_on_error=False)
+    async def _read_every_field(self) -> None:
+        note = self.query_one("#entry-note", Static)
+        try:
+            entry = await self.monitor.read_entry(self.entry.cursor)
+        except NixdeckError as exc:
+            note.update(Text(f"only the fields the live view has: {exc}", style="bold yellow"))
+            return
+        self.entry = entry
+        self._show_fields(entry)
+        note.display = False

@@ -19,26 +19,30 @@ from console.errors import ParseError
 from console.journal import (
     DEFAULT_PRIORITY,
     PRIORITY_NAMES,
+    STREAM_FIELDS,
     TOO_LONG_MESSAGE,
     JournalBuffer,
+    entry_argv,
     journal_argv,
     parse_entry,
+    parse_entry_at,
     parse_priority,
 )
 from console.model import JournalEntry
 from tests.properties import PARSER_PROPERTIES, only_parse_errors
 
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+# What journalctl adds to any --output-fields.
+ALWAYS_SENT = ("__CURSOR", "__REALTIME_TIMESTAMP", "__MONOTONIC_TIMESTAMP", "_BOOT_ID")
 BOOT_ID = "0123456789abcdef0123456789abcdef"
 
 
 def test_journal_argv_forms() -> None:
-    assert journal_argv() == ["journalctl", "-o", "json", "--no-pager", "-f", "-n", "200"]
-    assert journal_argv(after_cursor="s=1;i=2", lines=50) == [
-        "journalctl", "-o", "json", "--no-pager", "-f", "--after-cursor=s=1;i=2", "--no-tail"]
+    head = ["journalctl", "-o", "json", "--no-pager", f"--output-fields={','.join(STREAM_FIELDS)}"]
+    assert journal_argv() == [*head, "-f", "-n", "200"]
+    assert journal_argv(after_cursor="s=1;i=2", lines=50) == [*head, "-f", "--after-cursor=s=1;i=2", "--no-tail"]
     assert journal_argv(follow=False, lines=10, units=["nginx.service", "sshd.service"], priority="err", boot="-1") == [
-        "journalctl", "-o", "json", "--no-pager", "-n", "10",
-        "--unit=nginx.service", "--unit=sshd.service", "--priority=err", "--boot=-1"]
+        *head, "-n", "10", "--unit=nginx.service", "--unit=sshd.service", "--priority=err", "--boot=-1"]
     assert journal_argv(follow=False, priority="0..3", boot="")[-2:] == ["--priority=0..3", "--boot"]
     with pytest.raises(ValueError):
         journal_argv(priority="loud")
@@ -128,7 +132,7 @@ def export_entry(n: int, message: bytes, extra: bytes = b"") -> bytes:
     with newlines or non-printable bytes."""
     head = (
         b"__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\nPRIORITY=%d\n"
-        b"_SYSTEMD_UNIT=%s\nSYSLOG_IDENTIFIER=demo\n_HOSTNAME=web1\n_PID=42\n"
+        b"_SYSTEMD_UNIT=%s\nSYSLOG_IDENTIFIER=demo\n_HOSTNAME=web1\n_PID=42\nCODE_FILE=demo.c\n"
     ) % (1700000000000000 + n * 1_000_000, n * 1_000_000 + 1, BOOT_ID.encode(), n % 8,
          b"a.service" if n % 2 else b"b.service")
     if any(c < 32 or c > 126 for c in message):
@@ -175,11 +179,27 @@ def test_real_journal_entries(journal_dir: Path) -> None:
     assert entries[30].message == "bad \ufffd\ufffd utf-8"
     assert entries[31].message == "two\nlines"
     assert entries[32].message == TOO_LONG_MESSAGE  # over 4096 bytes and no --all
-    assert entries[33].fields["TAG"] == "one\ntwo"
+    assert "TAG" not in entries[33].fields  # the stream carries only what a line needs
+    assert set(entries[5].fields) == {*STREAM_FIELDS, *ALWAYS_SENT} - {"_SYSTEMD_USER_UNIT", "_COMM", "UNIT"}
     assert entries[5].timestamp == pytest.approx(1700000005.0)
     assert (entries[5].priority, entries[5].unit, entries[5].identifier, entries[5].pid) == (5, "a.service", "demo", 42)
     assert entries[5].boot_id == BOOT_ID and entries[5].hostname == "web1"
     assert len({e.cursor for e in entries}) == 34
+
+
+def test_real_entry_by_cursor_has_every_field_in_full(journal_dir: Path) -> None:
+    streamed = [parse_entry(t) for t in journalctl(journal_dir, journal_argv(follow=False, lines=100))]
+    for index in (33, 32, 0):
+        cursor = streamed[index].cursor
+        full = parse_entry_at("\n".join(journalctl(journal_dir, entry_argv(cursor))), cursor)
+        assert full.cursor == cursor and set(streamed[index].fields) < set(full.fields)
+    assert full.message == "line 0" and full.fields["CODE_FILE"] == "demo.c"
+    tagged = parse_entry_at("\n".join(journalctl(journal_dir, entry_argv(streamed[33].cursor))), streamed[33].cursor)
+    assert tagged.fields["TAG"] == "one\ntwo"
+    long = parse_entry_at("\n".join(journalctl(journal_dir, entry_argv(streamed[32].cursor))), streamed[32].cursor)
+    assert long.message == "x" * 5000  # --all: no value is too long to send
+    with pytest.raises(ParseError):
+        parse_entry_at("\n".join(journalctl(journal_dir, entry_argv(streamed[1].cursor))), streamed[2].cursor)
 
 
 def test_real_filters(journal_dir: Path) -> None:

@@ -289,8 +289,11 @@ async def test_enter_opens_every_field_of_the_entry_and_escape_closes_it(fleet3:
         marker = f"fields {uuid.uuid4()}"
         alpha.log(marker, priority=4, extra={"NIXDECK_LINES": "two\nlines", "NIXDECK_RAW": b"\x00\xff"})
         await wait_until(pilot, lambda: log.lines() and log.lines()[-1].endswith(marker), 5, "the entry")
+        # The live stream carries a line's fields; the rest is read on opening.
+        assert "NIXDECK_LINES" not in log.cursor_row.entry.fields
         await pilot.press("enter")
         assert isinstance(app.screen, JournalEntryScreen)
+        await wait_until(pilot, lambda: "NIXDECK_LINES" in app.screen.entry.fields, 5, "every field")
         entry = app.screen.entry
         assert entry.message == marker
         truth = next(e for e in journalctl(alpha, "-b") if e["MESSAGE"] == marker)

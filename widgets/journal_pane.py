@@ -203,7 +203,9 @@ class JournalPane(Vertical):
         status = Text(" · ").join(parts)
         widget = self.query_one("#journal-status", Static)
         if widget.content != status:
-            widget.update(status)
+            # One line, as wide as the pane whatever it says: no layout pass,
+            # which in a flood would run for every batch of lines.
+            widget.update(status, layout=False)
 
     # --- the previous boot -------------------------------------------------------------------
 
@@ -254,7 +256,7 @@ class JournalPane(Vertical):
         if row is None:
             self.app.bell()
             return
-        self.app.push_screen(JournalEntryScreen(row.host, row.entry))
+        self.app.push_screen(JournalEntryScreen(self.fleet[row.host], row.entry))
 
     def action_focus(self, widget_id: str) -> None:
         self.query_one(f"#{widget_id}").focus()
