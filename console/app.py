@@ -66,6 +66,7 @@ class NixdeckApp(App[None]):
         self.theme = settings.theme
         self._news: set[str] = set()  # hosts with engine news not yet passed on
         self._news_handle: asyncio.TimerHandle | None = None
+        self._news_passed_at = float("-inf")  # event loop time of the last batch passed on
 
     def on_mount(self) -> None:
         self.fleet.subscribe(self._forward_engine_event)
@@ -92,12 +93,17 @@ class NixdeckApp(App[None]):
     def _forward_engine_event(self, event: EngineEvent) -> None:
         self._news.add(event.host)
         if self._news_handle is None:
-            self._news_handle = asyncio.get_running_loop().call_later(ENGINE_NEWS_BATCH_S, self._pass_on_news)
+            # News after a quiet spell goes out at once (a host going down,
+            # the first figures at start-up); a burst waits for the batch.
+            loop = asyncio.get_running_loop()
+            wait = max(0.0, self._news_passed_at + ENGINE_NEWS_BATCH_S - loop.time())
+            self._news_handle = loop.call_later(wait, self._pass_on_news)
 
     def _pass_on_news(self) -> None:
         # Only the screen on top shows live data; a screen coming back to the
         # top reads everything afresh (on_screen_resume), so none is missed.
         self._news_handle = None
+        self._news_passed_at = asyncio.get_running_loop().time()
         hosts, self._news = frozenset(self._news), set()
         try:
             screen = self.screen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from rich.text import Text
@@ -46,6 +47,7 @@ class FleetScreen(Screen[None]):
         self.descending = False
         self.filter_text = ""
         self._changed: set[str] = set()  # hosts with news not yet shown
+        self._shown_at = float("-inf")  # when news was last shown (time.monotonic)
         self._summary = Text()  # as shown: an unchanged summary is not redrawn
 
     def compose(self) -> ComposeResult:
@@ -68,6 +70,8 @@ class FleetScreen(Screen[None]):
 
     def on_hosts_changed(self, message: HostsChanged) -> None:
         self._changed |= message.hosts
+        if time.monotonic() - self._shown_at >= CHANGES_FLUSH_S:
+            self._show_changed()  # after a quiet spell, at once; else with the next batch
 
     def _show_changed(self) -> None:
         """Show what changed since the last flush, all hosts in one repaint:
@@ -75,6 +79,7 @@ class FleetScreen(Screen[None]):
         the table twenty times a second."""
         if not self._changed:
             return
+        self._shown_at = time.monotonic()
         changed, self._changed = self._changed, set()
         table = self.query_one(FleetTable)
         now = self.app.clock()
