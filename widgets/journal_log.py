@@ -87,22 +87,18 @@ class JournalLog(ScrollView, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "toggle_pause", "Pause"),
-        Binding("space", "toggle_pause", "Pause", show=False),
+        # The log's own, as a ScrollView binds end to scrolling; the pane
+        # has the other keys that change its status line (see JournalPane).
         Binding("end", "follow", "End", show=False),
         Binding("G", "follow", "End", show=False),
         Binding("n", "match(1)", "Next"),
         Binding("N", "match(-1)", "Previous", show=False),
-        Binding("w", "toggle_wrap", "Wrap"),
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "first", "First", show=False),
     ]
-
-    class Changed(Message):
-        """A key paused, resumed or wrapped the log: whatever shows its state should look again."""
 
     def __init__(self, view: JournalView, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -371,31 +367,35 @@ class JournalLog(ScrollView, can_focus=True):
         self._move_cursor(0)
         self._scroll(x=0)
 
+    class Followed(Message):
+        """End resumed the log or moved it to the newest row."""
+
     def action_follow(self) -> None:
-        """End: resume if paused, and follow the newest row."""
+        self.follow()
+        self.post_message(self.Followed())
+
+    def follow(self) -> None:
+        """Resume if paused, and follow the newest row."""
         if self._view.paused:
             self.resume()
         else:
             self.following = True
             self._move_cursor(len(self._view.visible) - 1)
             self._scroll(y=self.max_scroll_y)
-        self.post_message(self.Changed())
 
-    def action_toggle_pause(self) -> None:
+    def toggle_pause(self) -> None:
         if self._view.paused:
             self.resume()
         else:
             self.pause()
-        self.post_message(self.Changed())
 
-    def action_toggle_wrap(self) -> None:
+    def toggle_wrap(self) -> None:
         self.wrap = not self.wrap
         self._forget_widths()
         self._scroll(x=0)
         self._update(lambda: True)
         if self.cursor_row is not None and not self.following:
             self._show_line(self._line_starts_at(self._cursor))
-        self.post_message(self.Changed())
 
     def action_match(self, step: int) -> None:
         """The next (step 1) or previous (-1) occurrence of the search text,

@@ -52,6 +52,12 @@ class JournalPane(Vertical):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Keys that change what the status line reports are the pane's, so
+        # that it says so in the same turn: a message from the log would
+        # wait two turns of the event loop, long ones in a flood.
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("space", "toggle_pause", "Pause", show=False),
+        Binding("w", "toggle_wrap", "Wrap"),
         Binding("enter", "open_entry", "Fields"),
         Binding("slash", "focus('journal-search')", "Search"),
         Binding("u", "focus('journal-unit')", "Unit", show=False),
@@ -176,8 +182,16 @@ class JournalPane(Vertical):
             self._log.set_filter(self._filter_from_bar())
             self._show_status()
 
-    def on_journal_log_changed(self, event: JournalLog.Changed) -> None:
+    def action_toggle_pause(self) -> None:
+        self._log.toggle_pause()
+        self._show_status()
+
+    def on_journal_log_followed(self, event: JournalLog.Followed) -> None:
         event.stop()
+        self._show_status()
+
+    def action_toggle_wrap(self) -> None:
+        self._log.toggle_wrap()
         self._show_status()
 
     def _show_status(self) -> None:
