@@ -19,7 +19,7 @@ from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 
 from config.settings import Settings
-from console.events import EngineEvent
+from console.events import EngineEvent, JournalAppended, JournalProblem
 from console.fleet import Fleet
 from screens.commands import FleetCommands
 from screens.fleet import FleetScreen
@@ -64,7 +64,9 @@ class NixdeckApp(App[None]):
         """What "now" is for ages on screen; tests with frozen data freeze it."""
         self.sub_title = str(config_path) if config_path else "this machine (no config file)"
         self.theme = settings.theme
-        self._news: set[str] = set()  # hosts with engine news not yet passed on
+        # Hosts with engine news not yet passed on: state, facts or figures; journal.
+        self._news: set[str] = set()
+        self._journal_news: set[str] = set()
         self._news_handle: asyncio.TimerHandle | None = None
         self._news_passed_at = float("-inf")  # event loop time of the last batch passed on
 
@@ -91,7 +93,8 @@ class NixdeckApp(App[None]):
         self.fleet.start()
 
     def _forward_engine_event(self, event: EngineEvent) -> None:
-        self._news.add(event.host)
+        news = self._journal_news if isinstance(event, JournalAppended | JournalProblem) else self._news
+        news.add(event.host)
         if self._news_handle is None:
             # News after a quiet spell goes out at once (a host going down,
             # the first figures at start-up); a burst waits for the batch.
@@ -105,11 +108,12 @@ class NixdeckApp(App[None]):
         self._news_handle = None
         self._news_passed_at = asyncio.get_running_loop().time()
         hosts, self._news = frozenset(self._news), set()
+        journals, self._journal_news = frozenset(self._journal_news), set()
         try:
             screen = self.screen
         except ScreenStackError:
             return  # shutting down: the screens are gone, the engine not yet
-        screen.post_message(HostsChanged(hosts))
+        screen.post_message(HostsChanged(hosts, journals))
 
     async def on_unmount(self) -> None:
         if self._news_handle is not None:

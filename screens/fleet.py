@@ -63,15 +63,23 @@ class FleetScreen(Screen[None]):
         table.register_hosts(self.fleet.monitors.values(), self.app.clock())
         self._apply_view()
         self.set_interval(AGE_REFRESH_S, self._refresh_ages)
-        self.set_interval(CHANGES_FLUSH_S, self._show_changed)
         table.focus()
 
     # --- live updates ----------------------------------------------------------------
 
     def on_hosts_changed(self, message: HostsChanged) -> None:
+        if not message.hosts:
+            return  # journal news only: nothing here shows it
+        pending = bool(self._changed)
         self._changed |= message.hosts
-        if time.monotonic() - self._shown_at >= CHANGES_FLUSH_S:
-            self._show_changed()  # after a quiet spell, at once; else with the next batch
+        if pending:
+            return  # a flush is already due
+        # After a quiet spell at once, else when the batch is due.
+        wait = self._shown_at + CHANGES_FLUSH_S - time.monotonic()
+        if wait <= 0:
+            self._show_changed()
+        else:
+            self.set_timer(wait, self._show_changed)
 
     def _show_changed(self) -> None:
         """Show what changed since the last flush, all hosts in one repaint:

@@ -50,6 +50,7 @@ class HostScreen(Screen[None]):
     def on_hosts_changed(self, message: HostsChanged) -> None:
         if self.host in message.hosts:
             self._show()
+        if self.host in message.journals:
             self.query_one(JournalPane).hosts_changed([self.host])
 
     def on_screen_resume(self) -> None:

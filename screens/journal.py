@@ -35,7 +35,7 @@ class JournalScreen(Screen[None]):
         self.sub_title = "journal"
 
     def on_hosts_changed(self, message: HostsChanged) -> None:
-        self.query_one(JournalPane).hosts_changed(message.hosts)
+        self.query_one(JournalPane).hosts_changed(message.journals)
 
     def on_screen_resume(self) -> None:
         self.query_one(JournalPane).resync()

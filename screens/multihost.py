@@ -64,9 +64,12 @@ class MultiHostScreen(Screen[None]):
         grid.styles.grid_size_rows = rows
 
     def on_hosts_changed(self, message: HostsChanged) -> None:
+        now = self.app.clock()
         for pane in self.query(HostPane):
             if pane.host in message.hosts:
-                pane.host_changed(self.app.clock())
+                pane.show(now)
+            if pane.host in message.journals:
+                pane.journal_changed()
 
     def on_screen_resume(self) -> None:
         for pane in self.query(HostPane):

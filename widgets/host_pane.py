@@ -63,8 +63,7 @@ class HostPane(Vertical, can_focus=True):
             self._figures = figures
             self.query_one(".host-pane-figures", Static).update(figures)
 
-    def host_changed(self, now: float) -> None:
-        self.show(now)
+    def journal_changed(self) -> None:
         self.query_one(JournalPane).hosts_changed([self.host])
 
     def resync(self, now: float) -> None:
