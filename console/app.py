@@ -9,16 +9,17 @@ keys, the command palette and mouse clicks all open screens the same way.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 
 from config.settings import Settings
+from console.collector import FullCollections
 from console.events import EngineEvent, JournalAppended, JournalProblem
 from console.fleet import Fleet
 from screens.commands import FleetCommands
@@ -30,8 +31,8 @@ from widgets.messages import HostsChanged
 # fleet's samples and journal batches arrive dozens of times a second, and a
 # Textual message costs far more to dispatch than a name costs to collect.
 ENGINE_NEWS_BATCH_S = 0.1
-# Middle-generation collections between two full ones (Python's default: 10).
-FULL_COLLECTION_EVERY = 100
+# How often the app asks whether a full garbage collection is due.
+COLLECTION_CHECK_S = 1.0
 
 
 def theme_names() -> list[str]:
@@ -69,6 +70,7 @@ class NixdeckApp(App[None]):
         self._journal_news: set[str] = set()
         self._news_handle: asyncio.TimerHandle | None = None
         self._news_passed_at = float("-inf")  # event loop time of the last batch passed on
+        self._collections = FullCollections()
 
     def on_mount(self) -> None:
         self.fleet.subscribe(self._forward_engine_event)
@@ -79,18 +81,14 @@ class NixdeckApp(App[None]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        # What was built to start (modules, CSS, widgets) lives as long as the
-        # app. Frozen, the garbage collector's full passes, which a journal
-        # flood's turnover triggers every few seconds, no longer walk it:
-        # they took 100-200 ms each, long enough to delay a key press.
-        gc.freeze()
-        # Full passes also walk whatever came since, a flood's journal rows
-        # and rendered strips among it (90-150 ms here for 90,000 objects):
-        # a tenth as often as Python's default. Young cycles are still found
-        # at once; garbage that reached the oldest generation waits longer.
-        young, middle, _ = gc.get_threshold()
-        gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
+        self._collections.take_over()
+        self.set_interval(COLLECTION_CHECK_S, self._collections.collect_if_due)
         self.fleet.start()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp):
+            self._collections.input_seen()
+        await super().on_event(event)
 
     def _forward_engine_event(self, event: EngineEvent) -> None:
         news = self._journal_news if isinstance(event, JournalAppended | JournalProblem) else self._news
@@ -118,6 +116,7 @@ class NixdeckApp(App[None]):
     async def on_unmount(self) -> None:
         if self._news_handle is not None:
             self._news_handle.cancel()
+        self._collections.hand_back()
         await self.fleet.stop()
 
     # --- navigation ---------------------------------------------------------------------
