@@ -113,6 +113,8 @@ PLAUSIBLE_CELSIUS = (-60.0, 200.0)
 MAX_FRAME_LINES = 200_000
 
 _HEAD_HEADER = re.compile(r"^==> (.*) <==$")
+_MEMINFO_LINE = re.compile(
+    r"^\s*(MemTotal|MemFree|MemAvailable|Buffers|Cached|SwapTotal|SwapFree)\s*:\s*([0-9]+)\b", re.MULTILINE | re.ASCII)
 _CPU_LINE = re.compile(r"^cpu\d*$")
 _WHOLE_DISK_EXCLUDED = re.compile(r"^(loop|ram|zram|dm-|md)")
 _PARTITION_AFTER_LETTER = re.compile(r"^(.*[^\d])\d+$")
@@ -218,18 +220,17 @@ def split_head_sections(lines: Iterable[str]) -> dict[str, list[str]]:
 
 
 def parse_frame(lines: Sequence[str]) -> RawSample:
-    """Parse the lines of one frame (marker lines may be included)."""
-    files: list[str] = []
-    df_lines: list[str] = []
-    target = files
-    for raw in lines:
-        line = raw.rstrip("\r\n")
-        if line.startswith((FRAME_BEGIN, FRAME_END)):
-            continue
-        if line == DF_MARKER:
-            target = df_lines
-            continue
-        target.append(line)
+    """Parse the lines of one frame, without their line ends (the begin and
+    end marker lines may be included)."""
+    lines = [line for line in lines if not line.startswith((FRAME_BEGIN, FRAME_END))]
+    # Cut at the df marker with list operations: a frame is a hundred lines
+    # or more, twenty hosts' worth every second.
+    try:
+        cut = lines.index(DF_MARKER)
+    except ValueError:
+        files, df_lines = lines, []
+    else:
+        files, df_lines = lines[:cut], lines[cut + 1:]
     sections = split_head_sections(files)
 
     cpu, per_cpu = parse_proc_stat(_required(sections, "/proc/stat"))
@@ -298,12 +299,9 @@ def parse_proc_stat(lines: Iterable[str]) -> tuple[CpuTimes, tuple[CpuTimes, ...
 
 
 def parse_meminfo(lines: Iterable[str]) -> MemInfo:
-    kib: dict[str, int] = {}
-    for line in lines:
-        key, sep, rest = line.partition(":")
-        parts = rest.split()
-        if sep and parts and parts[0].isascii() and parts[0].isdigit():
-            kib[key.strip()] = int(parts[0])
+    # Only the few keys read, found by one regex over the text: /proc/meminfo
+    # has fifty lines and more.
+    kib = {key: int(value) for key, value in _MEMINFO_LINE.findall("\n".join(lines))}
     if "MemTotal" not in kib:
         raise ParseError("/proc/meminfo has no MemTotal")
     available = kib.get("MemAvailable")
