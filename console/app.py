@@ -2,8 +2,9 @@
 
 This is the only console module that imports Textual; the engine reports to it
 through Fleet.subscribe and the app gathers that news into HostsChanged
-messages for the screen on top. Navigation between screens goes through the app so that
-keys, the command palette and mouse clicks all open screens the same way.
+messages for the screen on top. Navigation between screens goes through the
+app so that keys, the command palette and mouse clicks all open screens the
+same way.
 """
 
 from __future__ import annotations
