@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.color import ColorSystem
 from rich.segment import Segment
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from config.loader import load_settings
 from console.app import NixdeckApp
@@ -26,6 +26,7 @@ from screens.fleet import FleetScreen
 from screens.journal import JournalScreen
 from screens.journal_entry import JournalEntryScreen
 from tests.fleet import HostSpec, TestFleet, TestHost
+from tests.frozen import frozen_app
 from tests.screen import screen_lines, screen_text, wait_until
 from tests.test_app import make_app
 from widgets.journal_log import JournalLog
@@ -310,6 +311,18 @@ async def test_enter_opens_every_field_of_the_entry_and_escape_closes_it(fleet3:
 
 
 # --- size, keys and focus -----------------------------------------------------------------------------
+
+
+async def test_the_panes_keys_type_into_the_search_box_when_it_has_focus() -> None:
+    app = frozen_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        app.open_journal(None)
+        await pilot.pause()
+        await pilot.press("slash", "p", "w", "space", "x")
+        assert app.screen.query_one("#journal-search", Input).value == "pw x"
+        status = str(app.screen.query_one("#journal-status").content)
+        assert "live" in status and "paused" not in status and "wrapped" not in status
 
 
 async def test_at_80x24_the_filter_bar_status_and_keys_fit_and_long_lines_wrap_on_w(
