@@ -34,7 +34,15 @@ from console.journal import (
     parse_entry,
     parse_entry_at,
 )
-from console.model import Facts, HostState, HostStatus, JournalEntry, RawSample, Sample
+from console.model import (
+    CommandResult,
+    Facts,
+    HostState,
+    HostStatus,
+    JournalEntry,
+    RawSample,
+    Sample,
+)
 from console.sampler import FrameReader, compute_sample, sampler_argv
 from console.transport import ConnectFailed, Transport
 
@@ -252,7 +260,7 @@ class HostMonitor:
             # Older systemd says the first, newer the second.
             if any(words in result.stderr for words in ("No such boot ID", "No journal boot entry found")):
                 return []
-            raise NixdeckError(f"journalctl exited with status {result.exit_status}: {result.stderr.strip() or 'no message'}")
+            raise _journalctl_failed(result)
         entries = []
         for line in result.stdout.splitlines():
             try:
@@ -268,7 +276,7 @@ class HostMonitor:
         result = await self.transport.run(entry_argv(cursor), timeout=timeout)
         self._mark_seen()
         if not result.ok:
-            raise NixdeckError(f"journalctl exited with status {result.exit_status}: {result.stderr.strip() or 'no message'}")
+            raise _journalctl_failed(result)
         return parse_entry_at(result.stdout, cursor)
 
     async def _journal_loop(self) -> None:
@@ -373,3 +381,7 @@ class HostMonitor:
         has_sample = (self.sample is not None and self.sample.cpu_percent is not None) or self.sampler_error is not None
         if has_facts and has_sample:
             self.settled.set()
+
+
+def _journalctl_failed(result: CommandResult) -> NixdeckError:
+    return NixdeckError(f"journalctl exited with status {result.exit_status}: {result.stderr.strip() or 'no message'}")

@@ -105,9 +105,16 @@ def fitted(text: Text, width: int) -> Text:
     if text.cell_len > width:
         text = text.copy()
         text.truncate(width, overflow="ellipsis")
+    left, right = padding(text, width)
+    return Text.assemble(left, text, right)
+
+
+def padding(text: Text, width: int) -> tuple[str, str]:
+    """The spaces before and after a cell's text that fits in `width`, as it
+    is justified, CELL_PADDING included."""
     gap = width - text.cell_len
     left = gap if text.justify == "right" else gap // 2 if text.justify == "center" else 0
-    return Text.assemble(" " * (CELL_PADDING + left), text, " " * (gap - left + CELL_PADDING))
+    return " " * (CELL_PADDING + left), " " * (gap - left + CELL_PADDING)
 
 
 def same_cells(cells: dict[str, Text], before: dict[str, Text] | None) -> bool:
@@ -382,14 +389,9 @@ class FleetTable(ScrollView, can_focus=True):
             line = fitted(text, width)
             line.stylize_before(base)
             return list(line.render(self.app.console))
-        gap = width - text.cell_len
-        left = gap if text.justify == "right" else gap // 2 if text.justify == "center" else 0
+        left, right = padding(text, width)
         style = base + Style.parse(text.style) if isinstance(text.style, str) else base + text.style
-        return [
-            Segment(" " * (CELL_PADDING + left), base),
-            Segment(text.plain, style),
-            Segment(" " * (gap - left + CELL_PADDING), base),
-        ]
+        return [Segment(left, base), Segment(text.plain, style), Segment(right, base)]
 
     def _line(self, text: Text, style: Style, width: int) -> Strip:
         text.stylize_before(style)

@@ -283,32 +283,27 @@ class JournalLog(ScrollView, can_focus=True):
         if current is None and (cached := self._strips.get(row.seq)) is not None:
             return cached
         line = self._view.line(row)
+        segments = self._plain_segments(row, line)
         spans = self._view.spans(row)
-        if current is None and not spans:
-            strip = Strip(self._plain_segments(row, line), cell_len(line.text))
-            self._strips[row.seq] = strip
-            return strip
-        text = Text(line.text, style=self.rich_style, no_wrap=True, end="")
-        style = self.get_component_rich_style
-        text.stylize(style("journal-log--time"), 0, line.host)
-        if line.body > line.host:
-            text.stylize(style("journal-log--host"), line.host, line.body - 1)
-        if (name := priority_class(row.entry.priority)) is not None:
-            text.stylize(style(name), line.message)
-        match_style = style("journal-log--match")
-        for start, end in spans:
-            text.stylize(match_style, start, end)
-        if current is not None:
-            text.stylize(style("journal-log--current-match"), current[1], current[2])
-        strip = Strip(text.render(self.app.console), cell_len(line.text))
+        if spans or current is not None:
+            # Matches are laid over the plain styles through rich Text.
+            style = self.get_component_rich_style
+            text = Text.assemble(*((segment.text, segment.style) for segment in segments), no_wrap=True, end="")
+            match_style = style("journal-log--match")
+            for start, end in spans:
+                text.stylize(match_style, start, end)
+            if current is not None:
+                text.stylize(style("journal-log--current-match"), current[1], current[2])
+            segments = list(text.render(self.app.console))
+        strip = Strip(segments, cell_len(line.text))
         if current is None:
             self._strips[row.seq] = strip
         return strip
 
     def _plain_segments(self, row: JournalRow, line: LineText) -> list[Segment]:
-        """A row with no search match, as segments made directly: the same
-        styles as the rich Text path, at a fraction of its cost, which in a
-        flood was paid for every line of every repaint."""
+        """A row's styles (time, host, priority) as segments made directly:
+        rendering rich Text for every line of every repaint was most of what
+        a flood cost to draw."""
         base = self.rich_style
         style = self.get_component_rich_style
         text = line.text
