@@ -20,6 +20,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from config.loader import DEFAULT_THEME
+
 
 class HostConfig(BaseModel):
     """One `[[hosts]]` entry."""
@@ -100,7 +102,7 @@ class Settings(BaseSettings):
         default=200, ge=0, le=100_000, description="Journal entries fetched when a host is first reached."
     )
     theme: str = Field(
-        default="nord",
+        default=DEFAULT_THEME,
         min_length=1,
         description="Colour theme of the console: a Textual theme name (ctrl+p, then 'theme', lists them).",
     )

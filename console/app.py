@@ -5,6 +5,11 @@ through Fleet.subscribe and the app gathers that news into HostsChanged
 messages for the screen on top. Navigation between screens goes through the
 app so that keys, the command palette and mouse clicks all open screens the
 same way.
+
+Started from a config not yet validated (the `nixdeck` command), the app
+draws a first frame before it imports pydantic, the engine and the fleet
+screen: those load in a thread, and a config that fails validation ends the
+app with its message and exit status 2.
 """
 
 from __future__ import annotations
@@ -13,20 +18,23 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from textual import events
+from rich.text import Text
+from textual import events, work
 from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 
-from config.settings import Settings
+from config.loader import CONFIG_ERROR_EXIT, ConfigError, ConfigSource
 from console.collector import FullCollections
 from console.events import EngineEvent, JournalAppended, JournalProblem
-from console.fleet import Fleet
 from screens.commands import FleetCommands
-from screens.fleet import FleetScreen
-from widgets.fleet_table import FleetTable
 from widgets.messages import HostsChanged
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from console.fleet import Fleet
+    from screens.fleet import FleetScreen
 
 # Engine news is gathered this long before the screen on top hears of it: a
 # fleet's samples and journal batches arrive dozens of times a second, and a
@@ -53,19 +61,29 @@ class NixdeckApp(App[None]):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Settings | ConfigSource,
         *,
         config_path: Path | None = None,
         fleet: Fleet | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`settings` validated, or a config source to validate once the
+        first frame is out (then `config_path` is the source's)."""
         super().__init__()
-        self.settings = settings
-        self.fleet = fleet if fleet is not None else Fleet(settings)
         self.clock = clock
         """What "now" is for ages on screen; tests with frozen data freeze it."""
+        self._source: ConfigSource | None = None
+        self.watching = False
+        """Whether the settings are known and the fleet is being watched."""
+        if isinstance(settings, ConfigSource):
+            self._source = settings
+            config_path = settings.path
+            if settings.theme in theme_names():
+                self.theme = settings.theme
+        else:
+            self._watch(settings, fleet)
+        self.config_path = config_path
         self.sub_title = str(config_path) if config_path else "this machine (no config file)"
-        self.theme = settings.theme
         # Hosts with engine news not yet passed on: state, facts or figures; journal.
         self._news: set[str] = set()
         self._journal_news: set[str] = set()
@@ -73,18 +91,72 @@ class NixdeckApp(App[None]):
         self._news_passed_at = float("-inf")  # event loop time of the last batch passed on
         self._collections = FullCollections()
 
+    def _watch(self, settings: Settings, fleet: Fleet | None = None) -> None:
+        from console.fleet import Fleet
+
+        self.settings = settings
+        self.fleet = fleet if fleet is not None else Fleet(settings)
+        self.theme = settings.theme
+        self.watching = True
+
     def on_mount(self) -> None:
+        # Start-up imports pydantic, the engine and the screens: without this,
+        # Python's full passes walk all of Textual again and again meanwhile.
+        self._collections.take_over()
+        if self._source is None:
+            self._start_fleet()
+            self._open_fleet_screen()
+        else:
+            from screens.starting import StartingScreen
+
+            self.push_screen(StartingScreen(str(self.config_path or "none: watching this machine")))
+            self._load_settings(self._source)
+
+    @work(thread=True, exit_on_error=False)
+    def _load_settings(self, source: ConfigSource) -> None:
+        try:
+            settings = source.settings()
+        except ConfigError as exc:
+            self.call_from_thread(self._refuse_config, str(exc))
+            return
+        if settings.theme not in theme_names():
+            origin = self.config_path or "the NIXDECK_THEME environment variable"
+            self.call_from_thread(self._refuse_config, f"{origin}: theme: no theme is called {settings.theme!r}; "
+                                  f"set theme to one of: {', '.join(theme_names())}")
+            return
+        # Connecting starts before the fleet overview is built: the hosts'
+        # sshd do their part of the handshakes meanwhile. The overview's
+        # modules load here, as pydantic did: off the event loop.
+        self.call_from_thread(self._start_watching, settings)
+        import screens.fleet  # noqa: F401
+
+        self.call_from_thread(self._replace_starting_screen)
+
+    def _refuse_config(self, problem: str) -> None:
+        self.exit(return_code=CONFIG_ERROR_EXIT, message=Text(f"nixdeck: {problem}", no_wrap=True, overflow="ignore"))
+
+    def _start_watching(self, settings: Settings) -> None:
+        self._watch(settings)
+        self._start_fleet()
+
+    def _replace_starting_screen(self) -> None:
+        self.pop_screen()
+        self._open_fleet_screen()
+
+    def _start_fleet(self) -> None:
         self.fleet.subscribe(self._forward_engine_event)
-        self._fleet_screen = FleetScreen(self.fleet)
+        self.fleet.start()
+
+    def _open_fleet_screen(self) -> None:
+        from screens.fleet import FleetScreen
+
+        self._fleet_screen: FleetScreen = FleetScreen(self.fleet)
         self.push_screen(self._fleet_screen)
-        # Connecting starts once the first frame is out: the hosts are listed
-        # (connecting…) at once, and the SSH imports do not delay the frame.
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
         self._collections.take_over()
         self.set_interval(COLLECTION_CHECK_S, self._collections.collect_if_due)
-        self.fleet.start()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp):
@@ -118,7 +190,8 @@ class NixdeckApp(App[None]):
         if self._news_handle is not None:
             self._news_handle.cancel()
         self._collections.hand_back()
-        await self.fleet.stop()
+        if self.watching:
+            await self.fleet.stop()
 
     # --- navigation ---------------------------------------------------------------------
 
@@ -126,6 +199,8 @@ class NixdeckApp(App[None]):
     def host_order(self) -> list[str]:
         """The hosts as the fleet overview lists them (its sort and filter),
         for moving from host to host elsewhere."""
+        from widgets.fleet_table import FleetTable
+
         shown = self._fleet_screen.query_one(FleetTable).shown_hosts
         return shown or sorted(self.fleet.monitors)
 

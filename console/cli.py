@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from config.loader import ConfigError, load_settings
+from config.loader import CONFIG_ERROR_EXIT, ConfigError, ConfigSource, read_config
 from console import __version__
 
 EXIT_OK = 0
 EXIT_UNREACHED = 1
-EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -52,27 +51,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.refresh_interval is not None:
         overrides["refresh_interval"] = args.refresh_interval
     try:
-        settings, config_path = load_settings(args.config, overrides)
+        source = read_config(args.config, overrides)
+        if args.command is None:
+            return run_console(source)
+        settings = source.settings()
     except ConfigError as exc:
         print(f"nixdeck: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return CONFIG_ERROR_EXIT
 
-    if args.command == "status":
-        from console.status import all_reached, render_json, render_table, take_snapshot
+    from console.status import all_reached, render_json, render_table, take_snapshot
 
-        try:
-            monitors = asyncio.run(take_snapshot(settings))
-        except KeyboardInterrupt:
-            return EXIT_INTERRUPTED
-        print(render_json(monitors) if args.json else render_table(monitors))
-        return EXIT_OK if all_reached(monitors) else EXIT_UNREACHED
+    try:
+        monitors = asyncio.run(take_snapshot(settings))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    print(render_json(monitors) if args.json else render_table(monitors))
+    return EXIT_OK if all_reached(monitors) else EXIT_UNREACHED
 
-    from console.app import NixdeckApp, theme_names
 
-    if settings.theme not in theme_names():
-        origin = config_path or "the NIXDECK_THEME environment variable"
-        print(f"nixdeck: {origin}: theme: no theme is called {settings.theme!r}; "
-              f"set theme to one of: {', '.join(theme_names())}", file=sys.stderr)
-        return EXIT_CONFIG
-    NixdeckApp(settings, config_path=config_path).run()
-    return EXIT_OK
+def run_console(source: ConfigSource) -> int:
+    """The live console; it validates the settings itself, after its first frame."""
+    from console.app import NixdeckApp
+
+    app = NixdeckApp(source)
+    app.run()
+    return app.return_code or EXIT_OK

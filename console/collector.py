@@ -33,11 +33,13 @@ class FullCollections:
     def take_over(self) -> None:
         """Freeze what exists now (modules, styles, the first screen: it
         lives as long as the console, so no pass need ever walk it) and stop
-        Python's own full passes."""
+        Python's own full passes. Called again as start-up goes on, each call
+        freezes what has been built since."""
         gc.freeze()
-        self._thresholds = gc.get_threshold()
-        young, middle, _ = self._thresholds
-        gc.set_threshold(young, middle, _NEVER)
+        if self._thresholds is None:
+            self._thresholds = gc.get_threshold()
+            young, middle, _ = self._thresholds
+            gc.set_threshold(young, middle, _NEVER)
 
     def hand_back(self) -> None:
         """Python's own collection again, for whatever runs after the console."""

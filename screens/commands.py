@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 class FleetCommands(Provider):
     def _commands(self) -> list[tuple[str, Callable[[], None], str]]:
         app: NixdeckApp = self.app  # type: ignore[assignment]
+        if not app.watching:
+            return []  # still reading the settings: no hosts to go to yet
         commands: list[tuple[str, Callable[[], None], str]] = [
             ("Fleet overview", app.open_fleet, "every host at a glance"),
             ("Journal: all hosts", partial(app.open_journal, None), "every host's journal merged, tagged by host"),

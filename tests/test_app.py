@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from config.loader import load_settings
+from config.loader import CONFIG_ERROR_EXIT, load_settings, read_config
 from console.app import NixdeckApp
+from screens.fleet import FleetScreen
+from screens.starting import StartingScreen
 from tests.fleet import HostSpec, TestFleet
 from tests.screen import screen_lines, screen_text, wait_until
 from widgets.fleet_table import FleetTable
@@ -75,3 +77,44 @@ async def test_a_changed_host_key_shows_the_warning_and_the_offered_fingerprint(
         flat = "".join(line.strip() for line in screen_lines(app)).replace(" ", "")
         assert host.host_key_fingerprint in flat
         assert "hostkeyCHANGED" in flat
+
+
+async def test_started_from_an_unvalidated_config_it_shows_the_fleet_once_the_settings_are_read(
+        fleet3: TestFleet, tmp_path: Path) -> None:
+    config = tmp_path / "app.toml"
+    config.write_text(fleet3.config_toml())
+    app = NixdeckApp(read_config(config, {"refresh_interval": 0.5}))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, FleetScreen)
+                         and any(len(table.shown_hosts) == 3 for table in app.screen.query(FleetTable)), 20,
+                         "the fleet overview listing the hosts")
+        assert not any(isinstance(screen, StartingScreen) for screen in app.screen_stack)
+        assert app.settings.refresh_interval == 0.5 and app.theme == "nord"
+        await wait_until(pilot, lambda: all(row(app, h)[1] == "up" for h in ("alpha", "beta", "gamma")), 20,
+                         "all hosts up")
+        # Esc-ing through the stack ends on the fleet, not the reading note.
+        await pilot.press("enter")
+        await pilot.press("escape")
+        assert isinstance(app.screen, FleetScreen)
+
+
+async def test_a_config_that_fails_validation_ends_the_console_with_its_message(tmp_path: Path, capfd) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("refresh_interval = 0\n")
+    app = NixdeckApp(read_config(config))
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: not app.is_running, 20, "the app to end")
+    assert app.return_code == CONFIG_ERROR_EXIT
+    message = capfd.readouterr().err
+    assert str(config) in message and "refresh_interval" in message and "fix:" in message
+
+
+async def test_an_unknown_theme_ends_the_console_naming_the_themes(tmp_path: Path, capfd) -> None:
+    config = tmp_path / "theme.toml"
+    config.write_text('theme = "solarised-purple"\n')
+    app = NixdeckApp(read_config(config))
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: not app.is_running, 20, "the app to end")
+    assert app.return_code == CONFIG_ERROR_EXIT
+    message = capfd.readouterr().err
+    assert "no theme is called 'solarised-purple'" in message and "nord" in message

@@ -38,3 +38,25 @@ def test_engine_module_imports_no_ui(module: str) -> None:
     result = subprocess.run([sys.executable, "-c", PROBE, module], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"{module} imported {result.stdout.strip()}"
+
+
+# What the console's first frame must not wait for: these load after it.
+LOADED_AFTER_FIRST_FRAME = ("pydantic", "pydantic_settings", "asyncssh", "config.settings", "console.fleet",
+                            "screens.fleet", "widgets.fleet_table")
+
+FIRST_FRAME_PROBE = """
+import sys
+from config.loader import read_config
+from console.app import NixdeckApp
+from screens.starting import StartingScreen
+NixdeckApp(read_config(None))
+print(",".join(sorted(name for name in sys.modules if name.startswith(tuple(sys.argv[1:])))))
+"""
+
+
+def test_the_console_draws_its_first_frame_before_loading_pydantic_and_the_engine(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-c", FIRST_FRAME_PROBE, *LOADED_AFTER_FIRST_FRAME],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+                            env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"loaded before the first frame: {result.stdout.strip()}"
