@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from config.loader import CONFIG_ERROR_EXIT, load_settings, read_config
 from console.app import NixdeckApp
 from screens.fleet import FleetScreen
@@ -98,23 +100,19 @@ async def test_started_from_an_unvalidated_config_it_shows_the_fleet_once_the_se
         assert isinstance(app.screen, FleetScreen)
 
 
-async def test_a_config_that_fails_validation_ends_the_console_with_its_message(tmp_path: Path, capfd) -> None:
+@pytest.mark.parametrize(("config_text", "fragments"), [
+    ("refresh_interval = 0\n", ["refresh_interval", "greater than or equal to 0.2", "fix:"]),
+    ('theme = "solarised-purple"\n', ["theme", "no theme is called 'solarised-purple'", "nord"]),
+], ids=["out of range", "unknown theme"])
+async def test_settings_that_fail_validation_end_the_console_with_their_message(
+        tmp_path: Path, capfd, config_text: str, fragments: list[str]) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text("refresh_interval = 0\n")
+    config.write_text(config_text)
     app = NixdeckApp(read_config(config))
     async with app.run_test() as pilot:
         await wait_until(pilot, lambda: not app.is_running, 20, "the app to end")
     assert app.return_code == CONFIG_ERROR_EXIT
     message = capfd.readouterr().err
-    assert str(config) in message and "refresh_interval" in message and "fix:" in message
-
-
-async def test_an_unknown_theme_ends_the_console_naming_the_themes(tmp_path: Path, capfd) -> None:
-    config = tmp_path / "theme.toml"
-    config.write_text('theme = "solarised-purple"\n')
-    app = NixdeckApp(read_config(config))
-    async with app.run_test() as pilot:
-        await wait_until(pilot, lambda: not app.is_running, 20, "the app to end")
-    assert app.return_code == CONFIG_ERROR_EXIT
-    message = capfd.readouterr().err
-    assert "no theme is called 'solarised-purple'" in message and "nord" in message
+    assert "Traceback" not in message and str(config) in message
+    for fragment in fragments:
+        assert fragment in message
