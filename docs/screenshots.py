@@ -47,8 +47,9 @@ async def settle(pilot: Pilot, app: NixdeckApp, fleet: TestFleet) -> None:
 async def capture(fleet: TestFleet, work: Path, name: str, size: tuple[int, int], navigate: Navigate) -> None:
     config = work / "nixdeck.toml"
     config.write_text(fleet.config_toml())
-    settings, path = load_settings(config, {"refresh_interval": 1.0})
-    app = NixdeckApp(settings, config_path=path)
+    settings, _ = load_settings(config, {"refresh_interval": 1.0})
+    # The title shows where a user's config lives, not this script's temporary file.
+    app = NixdeckApp(settings, config_path=Path("~/.config/nixdeck/config.toml"))
     async with app.run_test(size=size) as pilot:
         await settle(pilot, app, fleet)
         await navigate(pilot, app)

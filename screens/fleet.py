@@ -33,7 +33,7 @@ class FleetScreen(Screen[None]):
         Binding("j", "journal", "Journal"),
         Binding("J", "fleet_journal", "All logs"),
         Binding("space", "mark", "Mark"),
-        Binding("m", "multi_view", "Split view"),
+        Binding("m", "multi_view", "Split"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "next_sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse", show=False),
@@ -56,7 +56,7 @@ class FleetScreen(Screen[None]):
         yield FleetTable(id="fleet-table")
         yield AlertsPanel(id="fleet-alerts")
         yield Input(placeholder="filter by name or tag", id="fleet-filter")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(FleetTable)

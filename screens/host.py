@@ -40,7 +40,7 @@ class HostScreen(Screen[None]):
                 yield HostFacts(id="host-facts")
                 yield HostMetrics(id="host-metrics")
             yield JournalPane(self.fleet, self.host, compact=True)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.sub_title = self.host

@@ -49,7 +49,7 @@ class MultiHostScreen(Screen[None]):
         with Grid(id="panes"):
             for host in self.hosts:
                 yield HostPane(self.fleet, host)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.sub_title = " · ".join(self.hosts)

@@ -125,7 +125,7 @@ async def test_question_mark_lists_the_keys() -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         text = screen_text(app)
-        for description in ("Open", "Journal", "Filter", "Sort", "Split view", "Quit"):
+        for description in ("Open", "Journal", "Filter", "Sort", "Split", "Quit", "palette"):
             assert description in text
 
 
@@ -137,3 +137,18 @@ async def test_the_linux_console_gets_ascii_graphs(monkeypatch: pytest.MonkeyPat
         rows = "\n".join(row_of(app, host) for host in ("dex5550", "p620", "razer"))
         assert not set(rows) & set("▁▂▃▄▅▆▇█⠋")
         assert set(rows) & set("_.-=+*#")
+
+
+async def test_at_80_columns_every_footer_shows_its_screens_keys_and_quit_and_help() -> None:
+    app = frozen_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footers = {"fleet": screen_lines(app)[-1]}
+        await pilot.press("enter")
+        await pilot.pause()
+        footers["host"] = screen_lines(app)[-1]
+        for screen, keys in {"fleet": ("⏎ Open", "j Journal", "J All logs", "space Mark", "m Split", "/ Filter",
+                                       "s Sort"),
+                             "host": ("esc Back", "] Next host", "[ Previous host", "j Journal viewer")}.items():
+            for key in (*keys, "q Quit", "? Keys"):
+                assert key in footers[screen], f"{key!r} missing from the {screen} footer {footers[screen]!r}"

@@ -339,7 +339,7 @@ async def test_at_80x24_the_filter_bar_status_and_keys_fit_and_long_lines_wrap_o
         assert len(lines) == 24
         assert "alpha" in lines[1] and "all levels" in lines[1] and "unit" in lines[1] and "search" in lines[1]
         assert "● live" in lines[-2]
-        for key in ("p Pause", "/ Search", "n Next", "w Wrap", "⏎ Fields", "l Level", "b Boot", "h Host"):
+        for key in ("p Pause", "/ Find", "n Next", "w Wrap", "⏎ Entry", "l Prio", "b Boot", "h Host", "esc Back", "q Quit", "? Keys"):
             assert key in lines[-1], f"{key!r} missing from the footer {lines[-1]!r}"
         assert "END-OF-LONG-LINE" not in screen_text(app), "one line per entry, cut at the edge"
 

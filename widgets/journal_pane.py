@@ -58,10 +58,10 @@ class JournalPane(Vertical):
         Binding("p", "toggle_pause", "Pause"),
         Binding("space", "toggle_pause", "Pause", show=False),
         Binding("w", "toggle_wrap", "Wrap"),
-        Binding("enter", "open_entry", "Fields"),
-        Binding("slash", "focus('journal-search')", "Search"),
+        Binding("enter", "open_entry", "Entry"),
+        Binding("slash", "focus('journal-search')", "Find"),
         Binding("u", "focus('journal-unit')", "Unit", show=False),
-        Binding("l", "cycle_priority", "Level"),
+        Binding("l", "cycle_priority", "Prio"),
         Binding("b", "toggle_boot", "Boot"),
         Binding("h", "cycle_host", "Host"),
     ]
