@@ -79,6 +79,29 @@ class SshConfig(BaseModel):
         return [value] if isinstance(value, (str, Path)) else value
 
 
+class CleanupConfig(BaseModel):
+    """The `[cleanup]` table: the generation cleanup policy's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keep_last: int = Field(default=3, ge=1, le=1000, description="Keep this many of the newest generations.")
+    keep_newer_than_days: float | None = Field(
+        default=None, ge=0, le=36500, description="Also keep every generation newer than this many days."
+    )
+
+
+class RollbackConfig(BaseModel):
+    """The `[rollback]` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    confirm_within: float = Field(
+        default=60.0, ge=5, le=3600,
+        description="Seconds a host waits, after switching, for nixdeck to confirm over a new connection "
+        "before it switches back by itself.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything nixdeck can be told."""
 
@@ -101,6 +124,11 @@ class Settings(BaseSettings):
     journal_backlog: int = Field(
         default=200, ge=0, le=100_000, description="Journal entries fetched when a host is first reached."
     )
+    read_only: bool = Field(
+        default=False, description="Refuse every operation that changes a host (as --read-only does)."
+    )
+    cleanup: CleanupConfig = Field(default_factory=CleanupConfig)
+    rollback: RollbackConfig = Field(default_factory=RollbackConfig)
     theme: str = Field(
         default=DEFAULT_THEME,
         min_length=1,

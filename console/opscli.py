@@ -1,0 +1,291 @@
+"""`nixdeck generations`, `nixdeck gc` and `nixdeck rollback`: the guided
+operations without the UI, for scripts.
+
+Without `--yes` the changing commands only preview. Every change is recorded
+in the audit log; read-only mode (`--read-only`, `read_only = true`) refuses
+them, and the refusal is recorded too. The exit status is 0 when every host's
+operation succeeded, 1 when any failed or was refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from config.settings import HostConfig, Settings
+from console.audit import AuditLog, default_audit_path
+from console.changes import (
+    HostChange,
+    Progress,
+    ReadOnlyError,
+    StepState,
+    open_operation,
+    refuse_if_read_only,
+)
+from console.cleanup import CleanupPolicy
+from console.cleanup_steps import (
+    CleanupPreview,
+    cleanup_detail,
+    describe_result,
+    preview_cleanup,
+    run_cleanup,
+)
+from console.errors import NixdeckError
+from console.fleet import make_transport
+from console.generations import SystemGeneration, list_generations, store_usage
+from console.humanize import human_bytes
+from console.privilege import (
+    Elevation,
+    Privilege,
+    PrivilegeError,
+    check_password,
+    missing_privilege_message,
+    probe_privilege,
+)
+from console.recheck import resolve_unknown
+from console.rollback import (
+    RollbackMode,
+    RollbackPreview,
+    preview_rollback,
+    run_rollback,
+)
+from console.transport import ConnectFailed, Transport
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+class UnknownHost(NixdeckError):
+    pass
+
+
+def pick_hosts(settings: Settings, names: Sequence[str]) -> list[HostConfig]:
+    """The named hosts (all when none are named); UnknownHost for a name not configured."""
+    hosts = {host.name: host for host in settings.fleet}
+    unknown = [name for name in names if name not in hosts]
+    if unknown:
+        raise UnknownHost(f"no host called {', '.join(map(repr, unknown))} in the config; "
+                          f"the hosts are: {', '.join(hosts)}")
+    return [hosts[name] for name in names] if names else list(hosts.values())
+
+
+def say(host: str, text: str) -> None:
+    for line in text.splitlines() or [""]:
+        print(f"{host}: {line}", flush=True)
+
+
+async def connected(host: HostConfig, settings: Settings) -> Transport:
+    transport = make_transport(host, settings)
+    try:
+        await transport.connect()
+    except ConnectFailed as exc:
+        raise NixdeckError(f"cannot connect: {exc}") from None
+    return transport
+
+
+async def recheck(audit: AuditLog, host: HostConfig, transport: Transport) -> None:
+    """Record what earlier operations cut off on this host really did."""
+    if await resolve_unknown(audit, host.name, transport):
+        say(host.name, "checked what earlier interrupted operations did: see the audit log")
+
+
+async def elevation_for(host: HostConfig, transport: Transport) -> Elevation:
+    """Root's rights on this host, asking for a sudo password on the terminal
+    if sudo wants one; PrivilegeError before anything changes if impossible."""
+    privilege = await probe_privilege(transport)
+    if privilege is Privilege.NONE:
+        raise PrivilegeError(missing_privilege_message(host.name, host.user))
+    if privilege is not Privilege.SUDO_PASSWORD:
+        return Elevation(privilege)
+    if not sys.stdin.isatty():
+        raise PrivilegeError(f"{host.name}: sudo wants a password and there is no terminal to ask it on; "
+                             "run in a terminal or allow this command without a password (NOPASSWD)")
+    password = await asyncio.to_thread(getpass.getpass, f"[sudo] password on {host.name}: ")
+    return await check_password(transport, password)
+
+
+def print_progress(progress: Progress) -> None:
+    shown = progress.text if progress.state is not StepState.STARTED else ""
+    say(progress.host, f"[{progress.step}] {progress.state}" + (f": {shown.strip()}" if shown.strip() else ""))
+
+
+# --- generations ----------------------------------------------------------------------
+
+
+def generation_json(generation: SystemGeneration) -> dict[str, Any]:
+    return asdict(generation) | {"link": generation.link}
+
+
+def generation_line(generation: SystemGeneration, now: float) -> str:
+    marks = [name for name, flag in (("current", generation.current), ("running", generation.running),
+                                     ("booted", generation.booted)) if flag]
+    made = time.strftime("%Y-%m-%d %H:%M", time.localtime(generation.created)) if generation.created else "?"
+    age = f"{(now - generation.created) / 86400:.0f} d" if generation.created else "?"
+    size = human_bytes(generation.closure_size) if generation.closure_size is not None else "?"
+    return (f"{generation.number:>4}  {made}  {age:>6}  {generation.nixos_version or '?':<28} "
+            f"{generation.kernel_version or '?':<10} {size:>10}  {' '.join(marks)}")
+
+
+async def generations_of(host: HostConfig, settings: Settings, as_json: bool) -> tuple[bool, Any]:
+    try:
+        transport = await connected(host, settings)
+        try:
+            generations = await list_generations(transport, with_sizes=True)
+            usage = await store_usage(transport)
+        finally:
+            await transport.close()
+    except NixdeckError as exc:
+        return False, {"host": host.name, "error": str(exc)} if as_json else f"{host.name}: {exc}"
+    if as_json:
+        return True, {"host": host.name, "generations": [generation_json(g) for g in generations],
+                      "store": asdict(usage)}
+    now = time.time()
+    closures = human_bytes(usage.system_bytes) if usage.system_bytes is not None else "?"
+    lines = [f"{host.name}: {len(generations)} generations, system closures {closures}",
+             "   #  built             age  NixOS                        kernel        closure  marks"]
+    lines += [generation_line(g, now) for g in generations]
+    return True, "\n".join(lines)
+
+
+def generations_command(settings: Settings, names: Sequence[str], as_json: bool) -> int:
+    hosts = pick_hosts(settings, names)
+
+    async def gather() -> list[tuple[bool, Any]]:
+        return await asyncio.gather(*(generations_of(h, settings, as_json) for h in hosts))
+
+    results = asyncio.run(gather())
+    if as_json:
+        print(json.dumps([report for _, report in results], indent=2))
+    else:
+        print("\n\n".join(report for _, report in results))
+    return EXIT_OK if all(ok for ok, _ in results) else EXIT_FAILED
+
+
+# --- gc ----------------------------------------------------------------------------------
+
+
+def describe_preview(preview: CleanupPreview) -> str:
+    lines = []
+    for kept in preview.plan.keep:
+        lines.append(f"keep    {kept.generation.number:>4}  ({', '.join(kept.reasons)})")
+    for gone in preview.plan.delete:
+        lines.append(f"delete  {gone.number:>4}  ({gone.nixos_version or '?'})")
+    estimate = preview.estimate
+    lines.append(f"garbage collection would free about {human_bytes(estimate.bytes)} "
+                 f"({estimate.path_count} store paths)")
+    return "\n".join(lines)
+
+
+async def gc_host(host: HostConfig, settings: Settings, policy: CleanupPolicy, act: bool, audit: AuditLog) -> bool:
+    try:
+        if act:
+            try:
+                refuse_if_read_only(settings.read_only, "garbage collection")
+            except ReadOnlyError as exc:
+                with open_operation(audit, host.name, "cleanup", "refused: read-only") as record:
+                    record.refused(str(exc))
+                raise
+        transport = await connected(host, settings)
+        try:
+            await recheck(audit, host, transport)
+            preview = await preview_cleanup(host.name, transport, policy)
+            say(host.name, describe_preview(preview))
+            if not act:
+                say(host.name, "preview only: nothing was changed (add --yes to carry it out)")
+                return True
+            elevation = await elevation_for(host, transport)
+            with open_operation(audit, host.name, "cleanup", cleanup_detail(preview)) as record:
+                change = HostChange(host.name, transport, elevation, record, print_progress)
+                result = await run_cleanup(change, preview)
+                record.succeeded(describe_result(result))
+            return True
+        finally:
+            await transport.close()
+    except NixdeckError as exc:
+        say(host.name, f"error: {exc}")
+        return False
+
+
+def gc_command(settings: Settings, names: Sequence[str], keep: int | None, older_than: float | None,
+               act: bool) -> int:
+    hosts = pick_hosts(settings, names)
+    policy = CleanupPolicy(keep if keep is not None else settings.cleanup.keep_last,
+                           older_than if older_than is not None else settings.cleanup.keep_newer_than_days)
+
+    async def gather() -> list[bool]:
+        with AuditLog(default_audit_path()) as audit:
+            return await asyncio.gather(*(gc_host(h, settings, policy, act, audit) for h in hosts))
+
+    return EXIT_OK if all(asyncio.run(gather())) else EXIT_FAILED
+
+
+# --- rollback ------------------------------------------------------------------------------
+
+
+def describe_rollback(preview: RollbackPreview) -> str:
+    before, after = preview.current, preview.target
+    lines = [f"from generation {before.number} to {after.number}",
+             f"NixOS   {before.nixos_version or '?'} -> {after.nixos_version or '?'}",
+             f"kernel  {before.kernel_version or '?'} -> {after.kernel_version or '?'}"]
+    packages = preview.diff.packages
+    for change in packages.changed:
+        lines.append(f"  ~ {change.name}: {', '.join(change.before)} -> {', '.join(change.after)}")
+    for change in packages.added:
+        lines.append(f"  + {change.name} {', '.join(change.after)}")
+    for change in packages.removed:
+        lines.append(f"  - {change.name} {', '.join(change.before)}")
+    if not (packages.changed or packages.added or packages.removed):
+        lines.append("  no package changes")
+    return "\n".join(lines)
+
+
+def rollback_command(settings: Settings, name: str, to: int | None, boot: bool, act: bool) -> int:
+    (host,) = pick_hosts(settings, [name])
+    mode = RollbackMode.BOOT if boot else RollbackMode.SWITCH
+
+    async def roll_back(audit: AuditLog) -> bool:
+        try:
+            if act:
+                try:
+                    refuse_if_read_only(settings.read_only, "a rollback")
+                except ReadOnlyError as exc:
+                    with open_operation(audit, host.name, "rollback", "refused: read-only") as record:
+                        record.refused(str(exc))
+                    raise
+            transport = await connected(host, settings)
+            try:
+                await recheck(audit, host, transport)
+                preview = await preview_rollback(host.name, transport, to)
+                say(host.name, describe_rollback(preview))
+                if not act:
+                    say(host.name, f"preview only: nothing was changed (add --yes to {mode} to it)")
+                    return True
+                elevation = await elevation_for(host, transport)
+                detail = preview.detail(mode)
+                with open_operation(audit, host.name, "rollback", detail) as record:
+                    change = HostChange(host.name, transport, elevation, record, print_progress)
+                    result = await run_rollback(change, preview, mode, confirm_within=settings.rollback.confirm_within,
+                                                reconnect=lambda: connected(host, settings))
+                    if result.ok:
+                        record.succeeded(detail)
+                    else:
+                        record.failed("the host is not on the target generation: " + ("reverted by the safety net"
+                                      if result.reverted else f"current is {result.current_after}"))
+                return result.ok
+            finally:
+                await transport.close()
+        except NixdeckError as exc:
+            say(host.name, f"error: {exc}")
+            return False
+
+    async def run() -> bool:
+        with AuditLog(default_audit_path()) as audit:
+            return await roll_back(audit)
+
+    return EXIT_OK if asyncio.run(run()) else EXIT_FAILED
