@@ -20,42 +20,22 @@ from typing import Any
 
 from config.settings import HostConfig, Settings
 from console.audit import AuditLog, default_audit_path
-from console.changes import (
-    HostChange,
-    Progress,
-    ReadOnlyError,
-    StepState,
-    open_operation,
-    refuse_if_read_only,
-)
+from console.changes import Progress, StepState
 from console.cleanup import CleanupPolicy
-from console.cleanup_steps import (
-    CleanupPreview,
-    cleanup_detail,
-    describe_result,
-    preview_cleanup,
-    run_cleanup,
-)
+from console.cleanup_steps import CleanupPreview, preview_cleanup
 from console.errors import NixdeckError
-from console.fleet import make_transport
 from console.generations import SystemGeneration, list_generations, store_usage
+from console.guided import (
+    carry_out_cleanup,
+    carry_out_rollback,
+    fresh_connection,
+    refuse_when_read_only,
+)
 from console.humanize import human_bytes
-from console.privilege import (
-    Elevation,
-    Privilege,
-    PrivilegeError,
-    check_password,
-    missing_privilege_message,
-    probe_privilege,
-)
+from console.privilege import PrivilegeError
 from console.recheck import resolve_unknown
-from console.rollback import (
-    RollbackMode,
-    RollbackPreview,
-    preview_rollback,
-    run_rollback,
-)
-from console.transport import ConnectFailed, Transport
+from console.rollback import RollbackMode, RollbackPreview, preview_rollback
+from console.transport import Transport
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -80,34 +60,17 @@ def say(host: str, text: str) -> None:
         print(f"{host}: {line}", flush=True)
 
 
-async def connected(host: HostConfig, settings: Settings) -> Transport:
-    transport = make_transport(host, settings)
-    try:
-        await transport.connect()
-    except ConnectFailed as exc:
-        raise NixdeckError(f"cannot connect: {exc}") from None
-    return transport
-
-
 async def recheck(audit: AuditLog, host: HostConfig, transport: Transport) -> None:
     """Record what earlier operations cut off on this host really did."""
     if await resolve_unknown(audit, host.name, transport):
         say(host.name, "checked what earlier interrupted operations did: see the audit log")
 
 
-async def elevation_for(host: HostConfig, transport: Transport) -> Elevation:
-    """Root's rights on this host, asking for a sudo password on the terminal
-    if sudo wants one; PrivilegeError before anything changes if impossible."""
-    privilege = await probe_privilege(transport)
-    if privilege is Privilege.NONE:
-        raise PrivilegeError(missing_privilege_message(host.name, host.user))
-    if privilege is not Privilege.SUDO_PASSWORD:
-        return Elevation(privilege)
+async def ask_on_terminal(host: str) -> str | None:
     if not sys.stdin.isatty():
-        raise PrivilegeError(f"{host.name}: sudo wants a password and there is no terminal to ask it on; "
-                             "run in a terminal or allow this command without a password (NOPASSWD)")
-    password = await asyncio.to_thread(getpass.getpass, f"[sudo] password on {host.name}: ")
-    return await check_password(transport, password)
+        raise PrivilegeError(f"{host}: sudo wants a password and there is no terminal to ask it on; "
+                             "run in a terminal or allow the commands without a password (NOPASSWD)")
+    return await asyncio.to_thread(getpass.getpass, f"[sudo] password on {host}: ")
 
 
 def print_progress(progress: Progress) -> None:
@@ -134,7 +97,7 @@ def generation_line(generation: SystemGeneration, now: float) -> str:
 
 async def generations_of(host: HostConfig, settings: Settings, as_json: bool) -> tuple[bool, Any]:
     try:
-        transport = await connected(host, settings)
+        transport = await fresh_connection(host, settings)
         try:
             generations = await list_generations(transport, with_sizes=True)
             usage = await store_usage(transport)
@@ -185,13 +148,8 @@ def describe_preview(preview: CleanupPreview) -> str:
 async def gc_host(host: HostConfig, settings: Settings, policy: CleanupPolicy, act: bool, audit: AuditLog) -> bool:
     try:
         if act:
-            try:
-                refuse_if_read_only(settings.read_only, "garbage collection")
-            except ReadOnlyError as exc:
-                with open_operation(audit, host.name, "cleanup", "refused: read-only") as record:
-                    record.refused(str(exc))
-                raise
-        transport = await connected(host, settings)
+            refuse_when_read_only(audit, settings, host.name, "cleanup", "generation cleanup")
+        transport = await fresh_connection(host, settings)
         try:
             await recheck(audit, host, transport)
             preview = await preview_cleanup(host.name, transport, policy)
@@ -199,11 +157,7 @@ async def gc_host(host: HostConfig, settings: Settings, policy: CleanupPolicy, a
             if not act:
                 say(host.name, "preview only: nothing was changed (add --yes to carry it out)")
                 return True
-            elevation = await elevation_for(host, transport)
-            with open_operation(audit, host.name, "cleanup", cleanup_detail(preview)) as record:
-                change = HostChange(host.name, transport, elevation, record, print_progress)
-                result = await run_cleanup(change, preview)
-                record.succeeded(describe_result(result))
+            await carry_out_cleanup(audit, settings, host, transport, preview, ask_on_terminal, print_progress)
             return True
         finally:
             await transport.close()
@@ -252,13 +206,8 @@ def rollback_command(settings: Settings, name: str, to: int | None, boot: bool, 
     async def roll_back(audit: AuditLog) -> bool:
         try:
             if act:
-                try:
-                    refuse_if_read_only(settings.read_only, "a rollback")
-                except ReadOnlyError as exc:
-                    with open_operation(audit, host.name, "rollback", "refused: read-only") as record:
-                        record.refused(str(exc))
-                    raise
-            transport = await connected(host, settings)
+                refuse_when_read_only(audit, settings, host.name, "rollback", "a rollback")
+            transport = await fresh_connection(host, settings)
             try:
                 await recheck(audit, host, transport)
                 preview = await preview_rollback(host.name, transport, to)
@@ -266,17 +215,8 @@ def rollback_command(settings: Settings, name: str, to: int | None, boot: bool, 
                 if not act:
                     say(host.name, f"preview only: nothing was changed (add --yes to {mode} to it)")
                     return True
-                elevation = await elevation_for(host, transport)
-                detail = preview.detail(mode)
-                with open_operation(audit, host.name, "rollback", detail) as record:
-                    change = HostChange(host.name, transport, elevation, record, print_progress)
-                    result = await run_rollback(change, preview, mode, confirm_within=settings.rollback.confirm_within,
-                                                reconnect=lambda: connected(host, settings))
-                    if result.ok:
-                        record.succeeded(detail)
-                    else:
-                        record.failed("the host is not on the target generation: " + ("reverted by the safety net"
-                                      if result.reverted else f"current is {result.current_after}"))
+                result = await carry_out_rollback(audit, settings, host, transport, preview, mode, ask_on_terminal,
+                                                  print_progress)
                 return result.ok
             finally:
                 await transport.close()
