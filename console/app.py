@@ -33,6 +33,7 @@ from widgets.messages import HostsChanged
 
 if TYPE_CHECKING:
     from config.settings import Settings
+    from console.audit import AuditLog
     from console.fleet import Fleet
     from screens.fleet import FleetScreen
 
@@ -66,24 +67,26 @@ class NixdeckApp(App[None]):
         config_path: Path | None = None,
         fleet: Fleet | None = None,
         clock: Callable[[], float] = time.time,
+        audit: AuditLog | None = None,
     ) -> None:
         """`settings` validated, or a config source to validate once the
-        first frame is out (then `config_path` is the source's)."""
+        first frame is out (then `config_path` is the source's). `audit` is
+        the audit log; by default the user's, opened when first needed."""
         super().__init__()
         self.clock = clock
         """What "now" is for ages on screen; tests with frozen data freeze it."""
+        self._audit = audit
         self._source: ConfigSource | None = None
         self.watching = False
         """Whether the settings are known and the fleet is being watched."""
+        self.config_path = settings.path if isinstance(settings, ConfigSource) else config_path
+        self.sub_title = str(self.config_path) if self.config_path else "this machine (no config file)"
         if isinstance(settings, ConfigSource):
             self._source = settings
-            config_path = settings.path
             if settings.theme in theme_names():
                 self.theme = settings.theme
         else:
             self._watch(settings, fleet)
-        self.config_path = config_path
-        self.sub_title = str(config_path) if config_path else "this machine (no config file)"
         # Hosts with engine news not yet passed on: state, facts or figures; journal.
         self._news: set[str] = set()
         self._journal_news: set[str] = set()
@@ -98,6 +101,8 @@ class NixdeckApp(App[None]):
         self.fleet = fleet if fleet is not None else Fleet(settings)
         self.theme = settings.theme
         self.watching = True
+        if settings.read_only:
+            self.title = f"{self.TITLE} · READ-ONLY"
 
     def on_mount(self) -> None:
         # Start-up imports pydantic, the engine and the screens: without this,
@@ -193,6 +198,17 @@ class NixdeckApp(App[None]):
         if self.watching:
             await self.fleet.stop()
 
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log, opened on first use (SQLite in the user's data
+        directory): not before the first frame, and not at all by a console
+        that never reads or writes it. Raises AuditError when it cannot be opened."""
+        if self._audit is None:
+            from console.audit import AuditLog, default_audit_path
+
+            self._audit = AuditLog(default_audit_path())
+        return self._audit
+
     # --- navigation ---------------------------------------------------------------------
 
     @property
@@ -217,6 +233,27 @@ class NixdeckApp(App[None]):
         from screens.journal import JournalScreen
 
         self.push_screen(JournalScreen(self.fleet, host))
+
+    def open_generations(self, host: str | None) -> None:
+        """One host's system generations, or (None) every host's in a line each."""
+        from screens.generations import GenerationsScreen
+
+        self.push_screen(GenerationsScreen(self.fleet, host))
+
+    def open_cleanup(self, hosts: Sequence[str]) -> None:
+        from screens.cleanup import CleanupScreen
+
+        self.push_screen(CleanupScreen(self.fleet, list(hosts)))
+
+    def open_rollback(self, host: str) -> None:
+        from screens.rollback import RollbackScreen
+
+        self.push_screen(RollbackScreen(self.fleet, host))
+
+    def open_audit(self) -> None:
+        from screens.audit import AuditScreen
+
+        self.push_screen(AuditScreen(self.fleet))
 
     def open_side_by_side(self, hosts: Sequence[str]) -> None:
         from screens.multihost import MultiHostScreen

@@ -30,12 +30,15 @@ MULTI_VIEW_MAX = 4
 class FleetScreen(Screen[None]):
     CSS_PATH = "fleet.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "journal", "Journal"),
+        # Short labels: at 80 columns the footer shows every key, q and ? included.
+        Binding("j", "journal", "Log", tooltip="journal viewer"),
         Binding("J", "fleet_journal", "All logs"),
         Binding("space", "mark", "Mark"),
         Binding("m", "multi_view", "Split"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "next_sort", "Sort"),
+        Binding("g", "generations", "Gens", tooltip="generations"),
+        Binding("A", "audit", "Audit log", show=False),
         Binding("S", "reverse_sort", "Reverse", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
@@ -167,6 +170,12 @@ class FleetScreen(Screen[None]):
 
     def action_fleet_journal(self) -> None:
         self.app.open_journal(None)
+
+    def action_generations(self) -> None:
+        self.app.open_generations(None)
+
+    def action_audit(self) -> None:
+        self.app.open_audit()
 
     def action_mark(self) -> None:
         table = self.query_one(FleetTable)

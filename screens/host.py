@@ -26,6 +26,7 @@ class HostScreen(Screen[None]):
         Binding("right_square_bracket", "switch_host(1)", "Next host"),
         Binding("left_square_bracket", "switch_host(-1)", "Previous host"),
         Binding("j", "journal", "Journal viewer"),
+        Binding("g", "generations", "Gens", tooltip="this host's system generations"),
     ]
 
     def __init__(self, fleet: Fleet, host: str) -> None:
@@ -74,3 +75,6 @@ class HostScreen(Screen[None]):
 
     def action_journal(self) -> None:
         self.app.open_journal(self.host)
+
+    def action_generations(self) -> None:
+        self.app.open_generations(self.host)

@@ -10,6 +10,7 @@ import math
 
 from config.settings import HostConfig, Settings
 from console.app import NixdeckApp
+from console.audit import AuditLog
 from console.fleet import Fleet
 from console.model import (
     BootTime,
@@ -175,7 +176,7 @@ def frozen_fleet() -> FrozenFleet:
     return fleet
 
 
-def frozen_app() -> NixdeckApp:
+def frozen_app(audit: AuditLog | None = None) -> NixdeckApp:
     """The real app showing the frozen fleet, its clock stopped at NOW."""
     fleet = frozen_fleet()
-    return NixdeckApp(fleet.settings, fleet=fleet, clock=lambda: NOW)
+    return NixdeckApp(fleet.settings, fleet=fleet, clock=lambda: NOW, audit=audit)

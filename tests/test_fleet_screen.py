@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from console.app import NixdeckApp
+from console.audit import AuditLog
 from tests.frozen import frozen_app
 from tests.screen import screen_lines, screen_text
 from widgets.fleet_table import COLUMNS, ESSENTIAL, FleetTable, fitting_columns
@@ -120,12 +121,14 @@ async def test_space_marks_hosts_for_the_split_view() -> None:
 
 async def test_question_mark_lists_the_keys() -> None:
     app = frozen_app()
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:  # tall enough for the whole list
         await pilot.pause()
         await pilot.press("question_mark")
         await pilot.pause()
         text = screen_text(app)
-        for description in ("Open", "Journal", "Filter", "Sort", "Split", "Quit", "palette"):
+        # Short footer labels; the help says more (a binding's tooltip, dim after it).
+        for description in ("Open", "Log journal viewer", "Filter", "Sort", "Split", "Gens generations", "Audit log",
+                            "Quit", "palette"):
             assert description in text
 
 
@@ -139,16 +142,23 @@ async def test_the_linux_console_gets_ascii_graphs(monkeypatch: pytest.MonkeyPat
         assert set(rows) & set("_.-=+*#")
 
 
-async def test_at_80_columns_every_footer_shows_its_screens_keys_and_quit_and_help() -> None:
-    app = frozen_app()
+async def test_at_80_columns_every_footer_shows_its_screens_keys_and_quit_and_help(tmp_path) -> None:
+    app = frozen_app(AuditLog(tmp_path / "audit.sqlite3"))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         footers = {"fleet": screen_lines(app)[-1]}
-        await pilot.press("enter")
-        await pilot.pause()
-        footers["host"] = screen_lines(app)[-1]
-        for screen, keys in {"fleet": ("⏎ Open", "j Journal", "J All logs", "space Mark", "m Split", "/ Filter",
-                                       "s Sort"),
-                             "host": ("esc Back", "] Next host", "[ Previous host", "j Journal viewer")}.items():
+        for screen, keys in (("host", ["enter"]), ("host generations", ["g"]),
+                             ("fleet generations", ["escape", "escape", "g"]), ("audit", ["escape", "A"])):
+            await pilot.press(*keys)
+            await pilot.pause()
+            footers[screen] = screen_lines(app)[-1]
+        for screen, keys in {"fleet": ("⏎ Open", "j Log", "J All logs", "space Mark", "m Split", "/ Filter",
+                                       "s Sort", "g Gens"),
+                             "host": ("esc Back", "] Next host", "[ Previous host", "j Journal viewer", "g Gens"),
+                             "host generations": ("esc Back", "r Refresh", "] Next host", "[ Previous host"),
+                             "fleet generations": ("⏎ Open", "esc Back", "r Refresh"),
+                             "audit": ("⏎ Details", "esc Back", "/ Search", "h Host", "o Outcome",
+                                       "r Refresh")}.items():
             for key in (*keys, "q Quit", "? Keys"):
                 assert key in footers[screen], f"{key!r} missing from the {screen} footer {footers[screen]!r}"
+        assert "Next host" not in footers["fleet generations"]

@@ -10,7 +10,12 @@ from console.changes import ReadOnlyError, refuse_if_read_only
 from console.cleanup_steps import parse_gc_summary
 from console.generations import SystemGeneration
 from console.privilege import Elevation, Privilege, PrivilegeError, parse_probe
-from console.recheck import check_cleanup, check_rollback, parse_cleanup_detail, parse_rollback_detail
+from console.recheck import (
+    check_cleanup,
+    check_rollback,
+    parse_cleanup_detail,
+    parse_rollback_detail,
+)
 from console.rollback import RollbackError, choose_target
 
 
