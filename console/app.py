@@ -27,7 +27,8 @@ from textual.binding import Binding, BindingType
 
 from config.loader import CONFIG_ERROR_EXIT, ConfigError, ConfigSource
 from console.collector import FullCollections
-from console.events import EngineEvent, JournalAppended, JournalProblem
+from console.events import EngineEvent, JournalAppended, JournalProblem, StatusChanged
+from console.model import HostState
 from screens.commands import FleetCommands
 from widgets.messages import HostsChanged
 
@@ -169,6 +170,8 @@ class NixdeckApp(App[None]):
         await super().on_event(event)
 
     def _forward_engine_event(self, event: EngineEvent) -> None:
+        if isinstance(event, StatusChanged) and event.status.state is HostState.UP:
+            self._recheck_interrupted(event.host)
         news = self._journal_news if isinstance(event, JournalAppended | JournalProblem) else self._news
         news.add(event.host)
         if self._news_handle is None:
@@ -197,6 +200,26 @@ class NixdeckApp(App[None]):
         self._collections.hand_back()
         if self.watching:
             await self.fleet.stop()
+        if self._audit is not None:
+            self._audit.close()
+
+    @work(group="recheck", exit_on_error=False)
+    async def _recheck_interrupted(self, host: str) -> None:
+        """Check what operations on `host` cut off by a lost connection really
+        did, now that it is back, and record it (see console.recheck)."""
+        from console.errors import NixdeckError
+        from console.recheck import resolve_unknown
+
+        try:
+            audit = await asyncio.to_thread(lambda: self.audit)
+            if not await asyncio.to_thread(audit.unresolved, host):
+                return
+            resolved = await resolve_unknown(audit, host, self.fleet[host].transport)
+        except NixdeckError as exc:
+            self.notify(f"{host}: could not check interrupted operations: {exc}", severity="warning")
+            return
+        if resolved:
+            self.notify(f"{host}: checked {resolved} interrupted operation(s); see the audit log (A)")
 
     @property
     def audit(self) -> AuditLog:

@@ -139,7 +139,8 @@ async def test_read_only_shows_the_actions_disabled_with_the_reason(fleet_factor
         assert "read-only mode: cleanup is disabled" in screen_text(app)
         assert "READ-ONLY" in screen_text(app).splitlines()[0]
         assert app.screen.check_action("clean", ()) is None  # shown, disabled
-        assert "Clean up" in screen_text(app).splitlines()[-1]
+        await wait_until(pilot, lambda: "c Clean up" in screen_text(app).splitlines()[-1], 5,
+                         "the disabled key in the footer")
         await pilot.press("c")
         await pilot.pause(0.3)
         assert not isinstance(app.screen, ConfirmScreen)
@@ -171,3 +172,18 @@ async def test_cleanup_and_rollback_open_from_the_generations_screen_keys() -> N
         await pilot.pause()
         assert isinstance(app.screen, RollbackScreen) and app.screen.host == "p620"
         await wait_until(pilot, lambda: "cannot roll back" in screen_text(app), 5, "the reason it cannot")
+
+
+async def test_an_operation_cut_off_earlier_is_checked_when_its_host_is_up(fleet_factory, tmp_path: Path) -> None:
+    fleet = fleet_factory([HostSpec("delta", generations=4)])
+    with AuditLog(tmp_path / "audit.sqlite3") as audit:
+        # An earlier nixdeck lost delta while making generation 4 the boot default.
+        entry = audit.begin("delta", "rollback", detail="to generation 4 (boot) from 3")
+        audit.mark_unknown(entry, "connection lost")
+    app = make_app(fleet, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await host_up(pilot, app, "delta")
+        await wait_until(pilot, lambda: app.audit.entry(entry).resolved_outcome is Outcome.SUCCEEDED, 10,
+                         "the check of the interrupted rollback")
+    with AuditLog(tmp_path / "audit.sqlite3") as audit:
+        assert "generation 4 is the boot default" in (audit.entry(entry).resolution or "")
