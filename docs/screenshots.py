@@ -76,6 +76,21 @@ async def journal_viewer(pilot: Pilot, app: NixdeckApp) -> None:
     await pilot.press("slash", *"nginx", "enter")
 
 
+async def generations_view(pilot: Pilot, app: NixdeckApp) -> None:
+    app.open_generations("dev-server")
+    await pilot.pause(2.0)  # the closure sizes come in a second read
+
+
+async def cleanup_preview(pilot: Pilot, app: NixdeckApp) -> None:
+    app.open_cleanup(["p620", "dev-server"])
+    await pilot.pause(2.0)
+
+
+async def rollback_preview(pilot: Pilot, app: NixdeckApp) -> None:
+    app.open_rollback("p620")
+    await pilot.pause(2.0)
+
+
 async def take_all(fleet: TestFleet, work: Path) -> None:
     # A host that was up and dropped: shown down with how long ago it was seen.
     await asyncio.to_thread(fleet.host("lab-nas").kill)
@@ -83,6 +98,9 @@ async def take_all(fleet: TestFleet, work: Path) -> None:
     await capture(fleet, work, "host-view.svg", (120, 36), host_view)
     await capture(fleet, work, "split-view.svg", (160, 40), split_view)
     await capture(fleet, work, "journal-viewer.svg", (120, 30), journal_viewer)
+    await capture(fleet, work, "generations.svg", (120, 24), generations_view)
+    await capture(fleet, work, "cleanup-preview.svg", (120, 36), cleanup_preview)
+    await capture(fleet, work, "rollback-preview.svg", (120, 30), rollback_preview)
 
 
 def main() -> None:

@@ -155,10 +155,11 @@ async def test_at_80_columns_every_footer_shows_its_screens_keys_and_quit_and_he
         for screen, keys in {"fleet": ("⏎ Open", "j Log", "J All logs", "space Mark", "m Split", "/ Filter",
                                        "s Sort", "g Gens"),
                              "host": ("esc Back", "] Next host", "[ Previous host", "j Journal viewer", "g Gens"),
-                             "host generations": ("esc Back", "r Refresh", "] Next host", "[ Previous host"),
-                             "fleet generations": ("⏎ Open", "esc Back", "r Refresh"),
+                             "host generations": ("esc Back", "r Refresh", "] Next", "[ Prev", "c Clean up",
+                                                  "b Roll back"),
+                             "fleet generations": ("⏎ Open", "esc Back", "r Refresh", "c Clean up"),
                              "audit": ("⏎ Details", "esc Back", "/ Search", "h Host", "o Outcome",
                                        "r Refresh")}.items():
             for key in (*keys, "q Quit", "? Keys"):
                 assert key in footers[screen], f"{key!r} missing from the {screen} footer {footers[screen]!r}"
-        assert "Next host" not in footers["fleet generations"]
+        assert "] Next" not in footers["fleet generations"] and "Roll back" not in footers["fleet generations"]
