@@ -89,14 +89,15 @@ class HostChange:
         self._report(Progress(self.host, step, StepState.NOTE, text))
 
     async def run(self, step: str, argv: Sequence[str], *, timeout: float, input: str | None = None,
-                  check: bool = True) -> CommandResult:
-        """Run `argv` as root; StepFailed if it exits non-zero (unless not
-        `check`), TransportError if the host was lost meanwhile."""
+                  check: bool = True, on: Transport | None = None) -> CommandResult:
+        """Run `argv` as root (over `on`, another connection to the same host,
+        if given); StepFailed if it exits non-zero (unless not `check`),
+        TransportError if the host was lost meanwhile."""
         command = self.elevation.argv(argv)
         self.record.command(command, stdin=self.elevation.password)
         self._report(Progress(self.host, step, StepState.STARTED, " ".join(argv)))
         try:
-            result = await self.transport.run(command, timeout=timeout, input=self.elevation.stdin(input))
+            result = await (on or self.transport).run(command, timeout=timeout, input=self.elevation.stdin(input))
         except TransportError as exc:
             self._report(Progress(self.host, step, StepState.FAILED, f"connection lost: {exc}"))
             raise

@@ -31,6 +31,7 @@ from console.generations import (
     store_usage,
 )
 from console.humanize import human_bytes
+from console.privilege import ElevatedTransport
 from console.transport import Transport
 
 DELETE_TIMEOUT = 300.0
@@ -81,7 +82,8 @@ class CleanupResult:
 
 async def preview_cleanup(host: str, transport: Transport, policy: CleanupPolicy,
                           now: float | None = None) -> CleanupPreview:
-    """The plan and the space it would free (read-only; the estimate needs root)."""
+    """The plan and the space it would free (read-only; the estimate needs
+    root: pass an ElevatedTransport when the login is not root)."""
     generations = tuple(await list_generations(transport))
     plan = plan_cleanup(generations, policy, time.time() if now is None else now)
     estimate = await estimate_freed(transport, plan)
@@ -116,7 +118,7 @@ async def run_cleanup(change: HostChange, preview: CleanupPreview) -> CleanupRes
     """Carry out a confirmed preview. The generations are listed again first:
     if the current or booted one, or the set of generations, is no longer what
     the preview showed, nothing is deleted (PlanChanged)."""
-    transport = change.transport
+    transport = ElevatedTransport(change.transport, change.elevation)
     now_listed = tuple(await list_generations(transport))
     replanned = plan_cleanup(now_listed, preview.policy, time.time())
     planned = tuple(g.number for g in preview.plan.delete)

@@ -1,8 +1,9 @@
 """The guided operations carried out, the same way for the console and the
 CLI: each is refused in read-only mode (and the refusal recorded), recorded
 in the audit log from before its first command to its outcome, and run with
-the elevation the caller obtained (asking for a sudo password is the
-caller's part: a masked prompt in the console, the terminal in the CLI).
+the elevation the caller obtained with `obtain_elevation` before its preview
+(the previews' store queries need root too; asking for a sudo password is
+the caller's part: a masked prompt in the console, the terminal in the CLI).
 """
 
 from __future__ import annotations
@@ -76,10 +77,9 @@ async def obtain_elevation(host: HostConfig, transport: Transport, ask_password:
 
 
 async def carry_out_cleanup(audit: AuditLog, settings: Settings, host: HostConfig, transport: Transport,
-                            preview: CleanupPreview, ask_password: PasswordPrompt,
+                            preview: CleanupPreview, elevation: Elevation,
                             report: ProgressListener) -> CleanupResult:
     refuse_when_read_only(audit, settings, host.name, "cleanup", "generation cleanup")
-    elevation = await obtain_elevation(host, transport, ask_password)
     with open_operation(audit, host.name, "cleanup", cleanup_detail(preview)) as record:
         result = await run_cleanup(HostChange(host.name, transport, elevation, record, report), preview)
         record.succeeded(describe_result(result))
@@ -87,10 +87,9 @@ async def carry_out_cleanup(audit: AuditLog, settings: Settings, host: HostConfi
 
 
 async def carry_out_rollback(audit: AuditLog, settings: Settings, host: HostConfig, transport: Transport,
-                             preview: RollbackPreview, mode: RollbackMode, ask_password: PasswordPrompt,
+                             preview: RollbackPreview, mode: RollbackMode, elevation: Elevation,
                              report: ProgressListener) -> RollbackResult:
     refuse_when_read_only(audit, settings, host.name, "rollback", "a rollback")
-    elevation = await obtain_elevation(host, transport, ask_password)
     with open_operation(audit, host.name, "rollback", preview.detail(mode)) as record:
         change = HostChange(host.name, transport, elevation, record, report)
         result = await run_rollback(change, preview, mode, confirm_within=settings.rollback.confirm_within,

@@ -29,10 +29,11 @@ from console.guided import (
     carry_out_cleanup,
     carry_out_rollback,
     fresh_connection,
+    obtain_elevation,
     refuse_when_read_only,
 )
 from console.humanize import human_bytes
-from console.privilege import PrivilegeError
+from console.privilege import ElevatedTransport, PrivilegeError
 from console.recheck import resolve_unknown
 from console.rollback import RollbackMode, RollbackPreview, preview_rollback
 from console.transport import Transport
@@ -152,12 +153,14 @@ async def gc_host(host: HostConfig, settings: Settings, policy: CleanupPolicy, a
         transport = await fresh_connection(host, settings)
         try:
             await recheck(audit, host, transport)
-            preview = await preview_cleanup(host.name, transport, policy)
+            # The estimate reads the GC roots, which takes root: before the preview.
+            elevation = await obtain_elevation(host, transport, ask_on_terminal)
+            preview = await preview_cleanup(host.name, ElevatedTransport(transport, elevation), policy)
             say(host.name, describe_preview(preview))
             if not act:
                 say(host.name, "preview only: nothing was changed (add --yes to carry it out)")
                 return True
-            await carry_out_cleanup(audit, settings, host, transport, preview, ask_on_terminal, print_progress)
+            await carry_out_cleanup(audit, settings, host, transport, preview, elevation, print_progress)
             return True
         finally:
             await transport.close()
@@ -210,12 +213,13 @@ def rollback_command(settings: Settings, name: str, to: int | None, boot: bool, 
             transport = await fresh_connection(host, settings)
             try:
                 await recheck(audit, host, transport)
-                preview = await preview_rollback(host.name, transport, to)
+                elevation = await obtain_elevation(host, transport, ask_on_terminal)
+                preview = await preview_rollback(host.name, ElevatedTransport(transport, elevation), to)
                 say(host.name, describe_rollback(preview))
                 if not act:
                     say(host.name, f"preview only: nothing was changed (add --yes to {mode} to it)")
                     return True
-                result = await carry_out_rollback(audit, settings, host, transport, preview, mode, ask_on_terminal,
+                result = await carry_out_rollback(audit, settings, host, transport, preview, mode, elevation,
                                                   print_progress)
                 return result.ok
             finally:

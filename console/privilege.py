@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from console.errors import NixdeckError
-from console.transport import Transport
+from console.model import CommandResult
+from console.transport import LineStream, Transport
 
 PROBE_TIMEOUT = 15.0
 
@@ -107,3 +108,30 @@ def missing_privilege_message(host: str, login: str | None) -> str:
     who = f"{login}@{host}" if login else host
     return (f"{who}: cannot run commands as root: the login is not root and has no sudo. "
             "Log in as root (user = \"root\" in the host's [[hosts]] entry) or allow this user sudo.")
+
+
+class ElevatedTransport(Transport):
+    """A host's connection whose commands run as root (read-only queries the
+    Nix store answers only to root on a host without the daemon, such as
+    the GC roots of a cleanup's estimate). The connection itself is the
+    wrapped one's: connecting and closing are left to its owner."""
+
+    def __init__(self, transport: Transport, elevation: Elevation) -> None:
+        self.inner = transport
+        self.elevation = elevation
+
+    async def connect(self) -> None:
+        await self.inner.connect()
+
+    async def run(self, argv: Sequence[str], *, timeout: float, input: str | None = None) -> CommandResult:
+        result = await self.inner.run(self.elevation.argv(argv), timeout=timeout, input=self.elevation.stdin(input))
+        return CommandResult(tuple(argv), result.exit_status, result.stdout, result.stderr)
+
+    async def stream(self, argv: Sequence[str]) -> LineStream:
+        raise NotImplementedError("elevated commands are run, not streamed")
+
+    async def wait_closed(self) -> str:
+        return await self.inner.wait_closed()
+
+    async def close(self) -> None:
+        """Nothing: the wrapped connection is its owner's to close."""

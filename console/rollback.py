@@ -13,6 +13,7 @@ boot-default mode changes nothing until the next boot, so it has no net
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from console.errors import NixdeckError
 from console.facts import facts_argv, parse_facts
 from console.generations import PROFILE, SystemGeneration, list_generations
 from console.model import FailedUnit
+from console.privilege import ElevatedTransport
 from console.transport import Transport
 
 SWITCH_TIMEOUT = 900.0
@@ -145,12 +147,12 @@ async def run_rollback(
 ) -> RollbackResult:
     """Carry out a confirmed preview. In SWITCH mode `reconnect` opens a new
     connection to the host for the confirmation (and is closed after)."""
-    transport = change.transport
-    listed = tuple(await list_generations(transport))
+    elevated = ElevatedTransport(change.transport, change.elevation)
+    listed = tuple(await list_generations(elevated))
     current = next((g for g in listed if g.current), None)
     if current is None or current.number != preview.current.number:
         raise RollbackError("the host's current generation changed since the preview: preview again")
-    before = {u.unit for u in await failed_units(transport)}
+    before = {u.unit for u in await failed_units(elevated)}
     canary = f"{NET_DIR}/rollback-{secrets.token_hex(8)}"
     if mode is RollbackMode.SWITCH:
         if reconnect is None:
@@ -164,22 +166,27 @@ async def run_rollback(
     await change.run("set the profile", switch_generation_argv(preview.target.number), timeout=STEP_TIMEOUT)
     await change.run(f"switch-to-configuration {mode}", activate_argv(mode), timeout=SWITCH_TIMEOUT)
     reverted = False
-    check_on = transport
-    if mode is RollbackMode.SWITCH:
-        assert reconnect is not None
-        check_on = await reconnect()
-        disarmed = await change.run("confirm over a new connection", ["sh", "-c", DISARM_SCRIPT, "nixdeck", canary],
-                                    timeout=STEP_TIMEOUT)
-        reverted = disarmed.stdout.strip() != "confirmed"
-        if reverted:
-            change.note("confirm over a new connection", "too late: the safety net had already switched back")
-    after = tuple(await list_generations(check_on))
+    # The verification runs over the new connection too: proof the host
+    # still lets nixdeck in after the switch.
+    async with contextlib.AsyncExitStack() as connections:
+        confirmed_on = change.transport
+        if mode is RollbackMode.SWITCH:
+            assert reconnect is not None
+            confirmed_on = await reconnect()
+            connections.push_async_callback(confirmed_on.close)
+            disarmed = await change.run("confirm over a new connection",
+                                        ["sh", "-c", DISARM_SCRIPT, "nixdeck", canary],
+                                        timeout=STEP_TIMEOUT, on=confirmed_on)
+            reverted = disarmed.stdout.strip() != "confirmed"
+            if reverted:
+                change.note("confirm over a new connection", "too late: the safety net had already switched back")
+        checked = ElevatedTransport(confirmed_on, change.elevation)
+        after = tuple(await list_generations(checked))
+        new_failed = tuple(sorted({u.unit for u in await failed_units(checked)} - before))
     now_current = next((g.number for g in after if g.current), None)
     running = next((g.store_path for g in after if g.running), None)
-    new_failed = tuple(sorted({u.unit for u in await failed_units(check_on)} - before))
-    if check_on is not transport:
-        await check_on.close()
-    result = RollbackResult(change.host, mode, preview.target.number, preview.target.store_path, now_current, running, reverted, new_failed)
+    result = RollbackResult(change.host, mode, preview.target.number, preview.target.store_path, now_current,
+                            running, reverted, new_failed)
     change.note("verify", describe_result(result))
     return result
 

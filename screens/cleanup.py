@@ -22,9 +22,10 @@ from console.cleanup import CleanupPolicy
 from console.cleanup_steps import CleanupPreview, CleanupResult, preview_cleanup
 from console.errors import NixdeckError
 from console.fleet import Fleet
-from console.guided import carry_out_cleanup
+from console.guided import carry_out_cleanup, obtain_elevation
 from console.humanize import human_bytes
 from console.model import HostState
+from console.privilege import ElevatedTransport, Elevation
 from screens.confirm import ConfirmScreen
 from screens.password import PasswordScreen
 from widgets.step_log import StepLog
@@ -71,6 +72,9 @@ class HostCleanupPane(Vertical):
         super().__init__(classes="cleanup-host")
         self.host = host
         self.preview: CleanupPreview | None = None
+        self.elevation: Elevation | None = None
+        """Root's rights on the host, obtained for the preview (the estimate
+        needs them) and kept for the cleanup: a sudo password is asked once."""
         self.border_title = host
 
     def compose(self) -> ComposeResult:
@@ -175,7 +179,10 @@ class CleanupScreen(Screen[None]):
                            style="bold red"))
             return
         try:
-            pane.preview = await preview_cleanup(pane.host, monitor.transport, policy)
+            if pane.elevation is None:
+                pane.elevation = await obtain_elevation(monitor.config, monitor.transport, self._ask_password)
+            pane.preview = await preview_cleanup(pane.host, ElevatedTransport(monitor.transport, pane.elevation),
+                                                 policy)
         except NixdeckError as exc:
             pane.show(Text(f"cannot preview: {exc}", style="bold red"))
             return
@@ -208,11 +215,11 @@ class CleanupScreen(Screen[None]):
 
     async def _clean(self, pane: HostCleanupPane) -> None:
         monitor = self.fleet[pane.host]
-        preview = pane.preview
-        assert preview is not None
+        preview, elevation = pane.preview, pane.elevation
+        assert preview is not None and elevation is not None
         try:
             result = await carry_out_cleanup(self.nixdeck.audit, self.nixdeck.settings, monitor.config,
-                                             monitor.transport, preview, self._ask_password, pane.query_one(StepLog).show)
+                                             monitor.transport, preview, elevation, pane.query_one(StepLog).show)
         except NixdeckError as exc:
             pane.show(Text(f"not cleaned: {exc}", style="bold red"))
         else:

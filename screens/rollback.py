@@ -20,7 +20,8 @@ from console.closures import ClosureDiff
 from console.errors import NixdeckError
 from console.fleet import Fleet
 from console.generations import SystemGeneration, list_generations
-from console.guided import carry_out_rollback
+from console.guided import carry_out_rollback, obtain_elevation
+from console.privilege import ElevatedTransport, Elevation
 from console.rollback import (
     RollbackMode,
     RollbackPreview,
@@ -100,6 +101,9 @@ class RollbackScreen(Screen[None]):
         self.host = host
         self.generations: tuple[SystemGeneration, ...] = ()
         self.preview: RollbackPreview | None = None
+        self.elevation: Elevation | None = None
+        """Root's rights on the host, obtained before the first diff (the
+        store queries need them) and kept: a sudo password is asked once."""
         self.rolling_back = False
 
     @property
@@ -138,8 +142,11 @@ class RollbackScreen(Screen[None]):
 
     async def _list(self) -> None:
         diff = self.query_one("#rollback-diff", Static)
+        monitor = self.fleet[self.host]
         try:
-            self.generations = tuple(await list_generations(self.fleet[self.host].transport))
+            if self.elevation is None:
+                self.elevation = await obtain_elevation(monitor.config, monitor.transport, self._ask_password)
+            self.generations = tuple(await list_generations(monitor.transport))
             current, default = choose_target(self.generations, None)
         except NixdeckError as exc:
             diff.update(Text(f"cannot roll back: {exc}", style="bold red"))
@@ -162,8 +169,10 @@ class RollbackScreen(Screen[None]):
 
     async def _preview(self, target: int) -> None:
         diff = self.query_one("#rollback-diff", Static)
+        assert self.elevation is not None
         try:
-            self.preview = await preview_rollback(self.host, self.fleet[self.host].transport, target)
+            self.preview = await preview_rollback(self.host, ElevatedTransport(self.fleet[self.host].transport,
+                                                                               self.elevation), target)
         except NixdeckError as exc:
             diff.update(Text(f"cannot compare: {exc}", style="bold red"))
             return
@@ -201,9 +210,11 @@ class RollbackScreen(Screen[None]):
     async def _roll_back(self, preview: RollbackPreview, mode: RollbackMode) -> None:
         monitor = self.fleet[self.host]
         banner = self.query_one("#rollback-banner", Static)
+        assert self.elevation is not None
         try:
             result = await carry_out_rollback(self.nixdeck.audit, self.nixdeck.settings, monitor.config,
-                                              monitor.transport, preview, mode, self._ask_password, self.query_one(StepLog).show)
+                                              monitor.transport, preview, mode, self.elevation,
+                                              self.query_one(StepLog).show)
         except NixdeckError as exc:
             banner.update(Text(f"not rolled back: {exc}", style="bold red"))
         else:
