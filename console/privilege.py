@@ -22,12 +22,19 @@ PROBE_TIMEOUT = 15.0
 
 # sudo's own prompt is switched off (-p ''): on stdin only the password goes.
 # -k: a cached credential is not relied on, so a wrong password fails here.
+# `sudo -n -v` tells a user sudo would ask for a password from one it would
+# refuse anyway ("Sorry, user X may not run sudo on H.").
 PROBE_SCRIPT = r"""
+LC_ALL=C; export LC_ALL
 printf 'uid %s\n' "$(id -u)"
-if command -v sudo >/dev/null 2>&1; then
-  if sudo -n true 2>/dev/null; then echo 'sudo passwordless'; else echo 'sudo password'; fi
-else
+if ! command -v sudo >/dev/null 2>&1; then
   echo 'sudo missing'
+elif sudo -n true 2>/dev/null; then
+  echo 'sudo passwordless'
+elif sudo -n -v 2>&1 | grep -q 'may not run sudo'; then
+  echo 'sudo refused'
+else
+  echo 'sudo password'
 fi
 echo end
 """

@@ -19,6 +19,8 @@ declare -A providers=(
   [/usr/bin/restic]=restic
   [/usr/bin/tmux]=tmux
   [/bin/busybox]=busybox
+  [/usr/bin/sudo]=sudo
+  [/usr/bin/openssl]=openssl
 )
 missing=()
 for path in "${!providers[@]}"; do

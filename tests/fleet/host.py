@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 
 from . import keys
+from .accounts import write_accounts
 from .flood import JournalFlood
 from .hoststate import HostState
 from .journal import Journal, JournalSource, previous_boot_entries, seed_entries
@@ -64,6 +65,9 @@ mount --bind "$h/power_supply" /sys/class/power_supply
 mount --bind "$h/var-lib" /var/lib
 mount --bind "$h/home" /root
 mount --bind "$h/sbin" /usr/local/sbin
+for f in hosts passwd group shadow sudoers; do
+  [ -e "/etc/$f" ] && mount --bind "$h/etc/$f" "/etc/$f"
+done
 exec /usr/sbin/sshd -D -e -f "$h/ssh/sshd_config"
 """
 
@@ -73,7 +77,9 @@ ListenAddress {address}
 Port {port}
 HostKey {host_key}
 PidFile {pid_file}
-AuthorizedKeysFile {authorized_keys}
+# The second copy is for the logins besides root (see accounts.py): they
+# cannot reach the first, under the test run's private directories.
+AuthorizedKeysFile {authorized_keys} /run/nixdeck-test/authorized_keys
 PermitRootLogin yes
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -146,6 +152,13 @@ class TestHost:
         (root / "run/current-system").symlink_to(current.store_path)
         (root / "run/booted-system").symlink_to(booted.store_path)
         self._write_identity(current)
+        write_accounts(root / "etc", self.name)
+        shared_keys = root / "run/nixdeck-test/authorized_keys"
+        shared_keys.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(authorized_keys, shared_keys)
+        for path in (root / "run", shared_keys.parent):
+            path.chmod(0o755)
+        shared_keys.chmod(0o644)
 
         self._state = HostState(root / "var-lib/nixdeck-testhost")
         self._state.set_failed_units(spec.failed_units)
