@@ -18,9 +18,12 @@ from console.audit import AuditLog, Outcome
 from console.changes import HostChange, open_operation
 from console.errors import TransportError
 from console.fleet import make_transport
+from console.generations import LIST_SCRIPT
+from console.guided import fresh_connection
 from console.privilege import Elevation, Privilege
 from console.recheck import parse_rollback_detail, resolve_unknown
-from console.rollback import RollbackMode, preview_rollback
+from console.rollback import DISARM_SCRIPT, RollbackMode, preview_rollback, run_rollback
+from console.transport import Transport
 from tests.fleet import HostSpec
 from tests.test_operations_cli import ROOT, profile_generation, running
 
@@ -122,3 +125,54 @@ async def test_a_host_killed_mid_operation_is_recorded_unknown_then_checked_when
         (entry,) = audit.entries()
         assert entry.outcome is Outcome.UNKNOWN and entry.resolved_outcome is Outcome.SUCCEEDED
         assert "generation 2 is the boot default" in (entry.resolution or "")
+
+
+class RecordingTransport(Transport):
+    """A real connection that remembers the commands sent over it."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.sent: list[list[str]] = []
+
+    async def connect(self) -> None:
+        await self.inner.connect()
+
+    async def run(self, argv, *, timeout: float, input: str | None = None):
+        self.sent.append(list(argv))
+        return await self.inner.run(argv, timeout=timeout, input=input)
+
+    async def stream(self, argv):
+        return await self.inner.stream(argv)
+
+    async def wait_closed(self) -> str:
+        return await self.inner.wait_closed()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_the_switch_is_confirmed_and_verified_over_a_new_connection(fleet_factory, tmp_path: Path) -> None:
+    fleet = fleet_factory([HostSpec("delta", generations=4)])
+    settings, _ = load_settings(write_config(fleet, tmp_path))
+    first = RecordingTransport(await fresh_connection(settings.hosts[0], settings))
+    second: list[RecordingTransport] = []
+
+    async def reconnect() -> Transport:
+        second.append(RecordingTransport(await fresh_connection(settings.hosts[0], settings)))
+        return second[0]
+
+    try:
+        preview = await preview_rollback("delta", first)
+        with AuditLog(tmp_path / "audit.sqlite3") as audit, \
+                open_operation(audit, "delta", "rollback", preview.detail(RollbackMode.SWITCH)) as record:
+            change = HostChange("delta", first, Elevation(Privilege.ROOT), record, lambda _: None)
+            result = await run_rollback(change, preview, RollbackMode.SWITCH, confirm_within=10, reconnect=reconnect)
+            record.succeeded()
+    finally:
+        await first.close()
+    assert result.ok and not result.reverted
+    (new,) = second
+    assert any(argv[:2] == ["sh", "-c"] and argv[2] == DISARM_SCRIPT for argv in new.sent)
+    assert not any(argv[:2] == ["sh", "-c"] and argv[2] == DISARM_SCRIPT for argv in first.sent)
+    # The verification read the generations over it too.
+    assert any(len(argv) > 2 and argv[2] == LIST_SCRIPT for argv in new.sent)
