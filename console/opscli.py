@@ -14,9 +14,9 @@ import getpass
 import json
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Generic, TypeVar
 
 from config.settings import HostConfig, Settings
 from console.audit import AuditLog, default_audit_path
@@ -33,10 +33,12 @@ from console.guided import (
     refuse_when_read_only,
 )
 from console.humanize import human_bytes
-from console.privilege import ElevatedTransport, PrivilegeError
+from console.privilege import ElevatedTransport, Elevation, PrivilegeError
 from console.recheck import resolve_unknown
 from console.rollback import RollbackMode, RollbackPreview, preview_rollback
 from console.transport import Transport
+
+Preview = TypeVar("Preview")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -146,22 +148,37 @@ def describe_preview(preview: CleanupPreview) -> str:
     return "\n".join(lines)
 
 
-async def gc_host(host: HostConfig, settings: Settings, policy: CleanupPolicy, act: bool, audit: AuditLog) -> bool:
+@dataclass(frozen=True)
+class GuidedStep(Generic[Preview]):
+    """One guided operation as the CLI runs it on one host: its audit name,
+    what it is called in a refusal, how to preview it (given a connection
+    that runs as root), how to show the preview and how to carry it out."""
+
+    operation: str
+    what: str
+    preview: Callable[[Transport], Awaitable[Preview]]
+    describe: Callable[[Preview], str]
+    carry_out: Callable[[Transport, Preview, Elevation], Awaitable[bool]]
+    hint: str
+
+
+async def run_guided(host: HostConfig, settings: Settings, audit: AuditLog, act: bool,
+                     step: GuidedStep[Preview]) -> bool:
+    """Preview on the host and, if `act`, carry it out; True if it went well."""
     try:
         if act:
-            refuse_when_read_only(audit, settings, host.name, "cleanup", "generation cleanup")
+            refuse_when_read_only(audit, settings, host.name, step.operation, step.what)
         transport = await fresh_connection(host, settings)
         try:
             await recheck(audit, host, transport)
-            # The estimate reads the GC roots, which takes root: before the preview.
+            # The previews' store queries (the GC roots, closures) take root too.
             elevation = await obtain_elevation(host, transport, ask_on_terminal)
-            preview = await preview_cleanup(host.name, ElevatedTransport(transport, elevation), policy)
-            say(host.name, describe_preview(preview))
+            preview = await step.preview(ElevatedTransport(transport, elevation))
+            say(host.name, step.describe(preview))
             if not act:
-                say(host.name, "preview only: nothing was changed (add --yes to carry it out)")
+                say(host.name, f"preview only: nothing was changed (add --yes to {step.hint})")
                 return True
-            await carry_out_cleanup(audit, settings, host, transport, preview, elevation, print_progress)
-            return True
+            return await step.carry_out(transport, preview, elevation)
         finally:
             await transport.close()
     except NixdeckError as exc:
@@ -175,9 +192,17 @@ def gc_command(settings: Settings, names: Sequence[str], keep: int | None, older
     policy = CleanupPolicy(keep if keep is not None else settings.cleanup.keep_last,
                            older_than if older_than is not None else settings.cleanup.keep_newer_than_days)
 
+    def cleanup_of(host: HostConfig, audit: AuditLog) -> GuidedStep[CleanupPreview]:
+        async def carry_out(transport: Transport, preview: CleanupPreview, elevation: Elevation) -> bool:
+            await carry_out_cleanup(audit, settings, host, transport, preview, elevation, print_progress)
+            return True
+
+        return GuidedStep("cleanup", "generation cleanup", lambda root: preview_cleanup(host.name, root, policy),
+                          describe_preview, carry_out, "carry it out")
+
     async def gather() -> list[bool]:
         with AuditLog(default_audit_path()) as audit:
-            return await asyncio.gather(*(gc_host(h, settings, policy, act, audit) for h in hosts))
+            return await asyncio.gather(*(run_guided(h, settings, audit, act, cleanup_of(h, audit)) for h in hosts))
 
     return EXIT_OK if all(asyncio.run(gather())) else EXIT_FAILED
 
@@ -206,30 +231,15 @@ def rollback_command(settings: Settings, name: str, to: int | None, boot: bool, 
     (host,) = pick_hosts(settings, [name])
     mode = RollbackMode.BOOT if boot else RollbackMode.SWITCH
 
-    async def roll_back(audit: AuditLog) -> bool:
-        try:
-            if act:
-                refuse_when_read_only(audit, settings, host.name, "rollback", "a rollback")
-            transport = await fresh_connection(host, settings)
-            try:
-                await recheck(audit, host, transport)
-                elevation = await obtain_elevation(host, transport, ask_on_terminal)
-                preview = await preview_rollback(host.name, ElevatedTransport(transport, elevation), to)
-                say(host.name, describe_rollback(preview))
-                if not act:
-                    say(host.name, f"preview only: nothing was changed (add --yes to {mode} to it)")
-                    return True
+    async def run() -> bool:
+        with AuditLog(default_audit_path()) as audit:
+            async def carry_out(transport: Transport, preview: RollbackPreview, elevation: Elevation) -> bool:
                 result = await carry_out_rollback(audit, settings, host, transport, preview, mode, elevation,
                                                   print_progress)
                 return result.ok
-            finally:
-                await transport.close()
-        except NixdeckError as exc:
-            say(host.name, f"error: {exc}")
-            return False
 
-    async def run() -> bool:
-        with AuditLog(default_audit_path()) as audit:
-            return await roll_back(audit)
+            step = GuidedStep("rollback", "a rollback", lambda root: preview_rollback(host.name, root, to),
+                              describe_rollback, carry_out, f"{mode} to it")
+            return await run_guided(host, settings, audit, act, step)
 
     return EXIT_OK if asyncio.run(run()) else EXIT_FAILED

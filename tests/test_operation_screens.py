@@ -90,15 +90,20 @@ async def test_a_declined_confirmation_changes_nothing(fleet_factory, tmp_path: 
         assert audit.entries() == []
 
 
+async def open_rollback_of_delta(pilot, app: NixdeckApp) -> None:
+    """The rollback screen of delta (4 generations), showing the diff to 3."""
+    await host_up(pilot, app, "delta")
+    app.push_screen(RollbackScreen(app.fleet, "delta"))
+    await wait_until(pilot, lambda: "generation 4 → 3" in screen_text(app), 20, "the diff to the previous one")
+
+
 async def test_rollback_screen_shows_the_diff_then_switches_with_the_safety_net(fleet_factory, tmp_path: Path) -> None:
     fleet = fleet_factory([HostSpec("delta", generations=4)])
     delta = fleet.host("delta")
     by_number = {t.number: t.store_path for t in delta.generations}
     app = make_app(fleet, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await host_up(pilot, app, "delta")
-        app.push_screen(RollbackScreen(app.fleet, "delta"))
-        await wait_until(pilot, lambda: "generation 4 → 3" in screen_text(app), 20, "the diff to the previous one")
+        await open_rollback_of_delta(pilot, app)
         assert "NixOS" in screen_text(app) and "kernel" in screen_text(app)
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5, "the confirmation")
@@ -116,9 +121,7 @@ async def test_rollback_to_the_boot_default_from_the_screen(fleet_factory, tmp_p
     by_number = {t.number: t.store_path for t in delta.generations}
     app = make_app(fleet, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await host_up(pilot, app, "delta")
-        app.push_screen(RollbackScreen(app.fleet, "delta"))
-        await wait_until(pilot, lambda: "generation 4 → 3" in screen_text(app), 20, "the diff")
+        await open_rollback_of_delta(pilot, app)
         await pilot.press("down")  # generation 2
         await wait_until(pilot, lambda: "generation 4 → 2" in screen_text(app), 20, "the diff to 2")
         await pilot.press("b")
