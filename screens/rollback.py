@@ -38,19 +38,23 @@ if TYPE_CHECKING:
 
 
 def generation_label(generation: SystemGeneration) -> Text:
+    """Two lines, so that it reads the same in a narrow column: the number,
+    date and roles; then the NixOS version."""
     made = time.strftime("%Y-%m-%d %H:%M", time.localtime(generation.created)) if generation.created else "?"
     marks = [name for name, flag in (("booted", generation.booted), ("running", generation.running)) if flag]
-    text = Text(f"{generation.number:>4}  {made}  {generation.nixos_version or '?'}")
+    text = Text(f"{generation.number:>4}  {made}")
     if marks:
         text.append(f"  {' '.join(marks)}", style="bold")
+    text.append(f"\n      {generation.nixos_version or '?'}", style="dim")
     return text
 
 
 def diff_text(diff: ClosureDiff) -> Text:
     before, after = diff.before, diff.after
     text = Text(f"generation {before.number} → {after.number}\n", style="bold")
-    text.append(f"NixOS   {before.nixos_version or '?'} → {after.nixos_version or '?'}\n")
-    text.append(f"kernel  {before.kernel_version or '?'} → {after.kernel_version or '?'}\n\n")
+    # Before and after on lines of their own: a version is long, the column may not be.
+    text.append(f"NixOS   {before.nixos_version or '?'}\n      → {after.nixos_version or '?'}\n")
+    text.append(f"kernel  {before.kernel_version or '?'}\n      → {after.kernel_version or '?'}\n\n")
     packages = diff.packages
     if packages.changed:
         text.append("Version changes\n", style="bold")
