@@ -12,6 +12,7 @@ settled with an outcome when the block ends; a lost connection settles it as
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,6 +24,26 @@ from console.privilege import Elevation
 from console.transport import Transport
 
 OUTPUT_TAIL_CHARS = 2000
+STEP_LOG_DIR = "/run/nixdeck"
+
+# Arguments: a log path, then the command. The command runs in a session of
+# its own with no stdin and its output in the log, so a dropped SSH
+# connection (a switch that restarts the network, say) cannot cut it off
+# halfway with SIGHUP or SIGPIPE; this shell only waits for it and then
+# prints its output and exits with its status.
+DETACHED_SCRIPT = r"""
+log=$1; shift
+umask 077
+mkdir -p "${log%/*}" || exit
+rm -f "$log" "$log.status"
+setsid sh -c '"$@" > "$0" 2>&1; echo "$?" > "$0.status.tmp"; mv "$0.status.tmp" "$0.status"' \
+  "$log" "$@" < /dev/null > /dev/null 2>&1 &
+while [ ! -e "$log.status" ]; do sleep 0.2; done
+cat "$log"
+status=$(cat "$log.status")
+rm -f "$log" "$log.status"
+exit "$status"
+"""
 
 
 class ReadOnlyError(NixdeckError):
@@ -108,6 +129,11 @@ class HostChange:
             raise StepFailed(step, result)
         self._report(Progress(self.host, step, StepState.DONE, output[-OUTPUT_TAIL_CHARS:]))
         return result
+
+
+def detached_argv(argv: Sequence[str]) -> list[str]:
+    """`argv` run so that it outlives the connection (see DETACHED_SCRIPT)."""
+    return ["sh", "-c", DETACHED_SCRIPT, "nixdeck", f"{STEP_LOG_DIR}/step-{secrets.token_hex(8)}.log", *argv]
 
 
 def open_operation(audit: AuditLog, host: str, operation: str, detail: str) -> Operation:

@@ -14,7 +14,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from console.changes import HostChange
+from console.changes import HostChange, detached_argv
 from console.cleanup import (
     CleanupPlan,
     CleanupPolicy,
@@ -131,7 +131,7 @@ async def run_cleanup(change: HostChange, preview: CleanupPreview) -> CleanupRes
         change.note("delete generations", "none to delete")
     collected = await change.run("collect garbage", GC_ARGV, timeout=GC_TIMEOUT)
     summary = parse_gc_summary(collected.stdout + collected.stderr)
-    await change.run("refresh boot entries", BOOT_REFRESH_ARGV, timeout=BOOT_TIMEOUT)
+    await change.run("refresh boot entries", detached_argv(BOOT_REFRESH_ARGV), timeout=BOOT_TIMEOUT)
     after = await store_usage(transport)
     left = tuple(await list_generations(transport))
     result = CleanupResult(

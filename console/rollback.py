@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from console.changes import HostChange
+from console.changes import HostChange, detached_argv
 from console.closures import ClosureDiff, closure_diff
 from console.errors import NixdeckError
 from console.facts import facts_argv, parse_facts
@@ -164,7 +164,7 @@ async def run_rollback(
                     f"reverts to generation {current.number} unless confirmed within {confirm_within:.0f} s "
                     f"({armed.stdout.strip()})")
     await change.run("set the profile", switch_generation_argv(preview.target.number), timeout=STEP_TIMEOUT)
-    await change.run(f"switch-to-configuration {mode}", activate_argv(mode), timeout=SWITCH_TIMEOUT)
+    await change.run(f"switch-to-configuration {mode}", detached_argv(activate_argv(mode)), timeout=SWITCH_TIMEOUT)
     reverted = False
     # The verification runs over the new connection too: proof the host
     # still lets nixdeck in after the switch.

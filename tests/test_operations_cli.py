@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from console.audit import AuditLog, Outcome
+from console.changes import DETACHED_SCRIPT
 from console.generations import PROFILE
 from tests.fleet import HostSpec, TestFleet, TestHost
 
@@ -99,7 +100,9 @@ def test_gc_keeping_2_deletes_exactly_the_others_collects_them_and_refreshes_the
     assert entry.host == "delta" and entry.operation == "cleanup" and entry.outcome is Outcome.SUCCEEDED
     assert ["nix-env", "-p", PROFILE, "--delete-generations", "1", "3", "4"] in [list(c) for c in entry.commands]
     assert ["nix-store", "--gc"] in [list(c) for c in entry.commands]
-    assert [f"{PROFILE}/bin/switch-to-configuration", "boot"] in [list(c) for c in entry.commands]
+    # The boot refresh runs detached from the connection (DETACHED_SCRIPT).
+    assert any(list(c[:3]) == ["sh", "-c", DETACHED_SCRIPT] and list(c[-2:]) == [
+        f"{PROFILE}/bin/switch-to-configuration", "boot"] for c in entry.commands)
 
 
 def test_read_only_refuses_every_change_and_records_the_refusal(fleet_factory, tmp_path: Path) -> None:
