@@ -22,7 +22,8 @@ from .spec import HostSpec
 # without its fixtures' teardown (PR_SET_PDEATHSIG covers a killed run).
 _live_fleets: set[TestFleet] = set()
 
-_REQUIRED_TOOLS = (SSHD, JOURNAL_REMOTE, "unshare", "nsenter", "nix-store", "nix-env", "journalctl", "ssh-keygen")
+_REQUIRED_TOOLS = (SSHD, JOURNAL_REMOTE, "unshare", "nsenter", "nix-store", "nix-env", "journalctl", "ssh-keygen",
+                   "sudo", "openssl")
 
 
 def preflight() -> str | None:
