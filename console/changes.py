@@ -122,7 +122,7 @@ class HostChange:
         except TransportError as exc:
             self._report(Progress(self.host, step, StepState.FAILED, f"connection lost: {exc}"))
             raise
-        output = (result.stdout + result.stderr)
+        output = result.stdout + result.stderr
         self.record.output(output)
         if check and not result.ok:
             self._report(Progress(self.host, step, StepState.FAILED, output[-OUTPUT_TAIL_CHARS:]))

@@ -25,10 +25,9 @@ from console.cleanup import (
 from console.errors import NixdeckError
 from console.generations import (
     PROFILE,
-    StoreUsage,
     SystemGeneration,
     list_generations,
-    store_usage,
+    store_disk_available,
 )
 from console.humanize import human_bytes
 from console.privilege import ElevatedTransport
@@ -56,7 +55,8 @@ class CleanupPreview:
     generations: tuple[SystemGeneration, ...]
     plan: CleanupPlan
     estimate: FreedEstimate
-    usage: StoreUsage
+    disk_available: int | None
+    """Bytes free on the store's file system (None if df failed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +87,7 @@ async def preview_cleanup(host: str, transport: Transport, policy: CleanupPolicy
     generations = tuple(await list_generations(transport))
     plan = plan_cleanup(generations, policy, time.time() if now is None else now)
     estimate = await estimate_freed(transport, plan)
-    usage = await store_usage(transport)
-    return CleanupPreview(host, policy, generations, plan, estimate, usage)
+    return CleanupPreview(host, policy, generations, plan, estimate, await store_disk_available(transport))
 
 
 def parse_gc_summary(output: str) -> tuple[int, int] | None:
@@ -124,7 +123,7 @@ async def run_cleanup(change: HostChange, preview: CleanupPreview) -> CleanupRes
     planned = tuple(g.number for g in preview.plan.delete)
     if tuple(g.number for g in replanned.delete) != planned or not set(planned) <= {g.number for g in now_listed}:
         raise PlanChanged("the host's generations changed since the preview: preview again")
-    before = await store_usage(transport)
+    available_before = await store_disk_available(transport)
     if planned:
         await change.run("delete generations", delete_generations_argv(planned), timeout=DELETE_TIMEOUT)
     else:
@@ -132,11 +131,11 @@ async def run_cleanup(change: HostChange, preview: CleanupPreview) -> CleanupRes
     collected = await change.run("collect garbage", GC_ARGV, timeout=GC_TIMEOUT)
     summary = parse_gc_summary(collected.stdout + collected.stderr)
     await change.run("refresh boot entries", detached_argv(BOOT_REFRESH_ARGV), timeout=BOOT_TIMEOUT)
-    after = await store_usage(transport)
+    available_after = await store_disk_available(transport)
     left = tuple(await list_generations(transport))
     result = CleanupResult(
         change.host, planned, summary[0] if summary else None, summary[1] if summary else None,
-        before.disk_available, after.disk_available, left,
+        available_before, available_after, left,
     )
     change.note("done", describe_result(result))
     return result

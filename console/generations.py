@@ -143,6 +143,14 @@ df -Pk /nix/store 2>/dev/null | awk 'NR == 2 { print "disk", $0 }'
 echo end
 """
 
+# The store's file system alone: what a cleanup measures before and after,
+# without USAGE_SCRIPT's walk of every generation's closure.
+DISK_SCRIPT = r"""
+LC_ALL=C; export LC_ALL
+df -Pk /nix/store 2>/dev/null | awk 'NR == 2 { print "disk", $0 }'
+echo end
+"""
+
 # `df -Pk`'s data line: the three figures in KiB, the capacity, the mount.
 _DF_FIGURES = re.compile(r"\s(\d+)\s+(\d+)\s+(\d+)\s+\d+%\s+/", re.ASCII)
 
@@ -250,10 +258,19 @@ async def list_generations(
     `nix-store -qR` | `nix-store -q --size`). A host without generations gives []."""
     result = await run_script(transport, LIST_SCRIPT, [], timeout=timeout)
     generations = parse_generations(result.stdout)
-    if not with_sizes or not generations:
+    if not with_sizes:
         return generations
+    return await with_closure_sizes(transport, generations, timeout=sizes_timeout)
+
+
+async def with_closure_sizes(
+    transport: Transport, generations: Sequence[SystemGeneration], *, timeout: float = STORE_TIMEOUT
+) -> list[SystemGeneration]:
+    """`generations` as listed, each with its closure size (one round trip)."""
+    if not generations:
+        return []
     numbers = [str(g.number) for g in generations]
-    sized = await run_script(transport, SIZES_SCRIPT, numbers, timeout=sizes_timeout)
+    sized = await run_script(transport, SIZES_SCRIPT, numbers, timeout=timeout)
     sizes = parse_closure_sizes(sized.stdout)
     return [replace(g, closure_size=sizes.get(g.number)) for g in generations]
 
@@ -293,3 +310,9 @@ async def store_usage(transport: Transport, *, timeout: float = STORE_TIMEOUT) -
     """
     result = await run_script(transport, USAGE_SCRIPT, [], timeout=timeout)
     return parse_store_usage(result.stdout)
+
+
+async def store_disk_available(transport: Transport, *, timeout: float = LIST_TIMEOUT) -> int | None:
+    """Bytes free on the file system holding /nix/store (None if df failed)."""
+    result = await run_script(transport, DISK_SCRIPT, [], timeout=timeout)
+    return parse_store_usage(result.stdout).disk_available

@@ -128,7 +128,7 @@ class ElevatedTransport(Transport):
         self.elevation = elevation
 
     async def connect(self) -> None:
-        await self.inner.connect()
+        """Nothing: the wrapped connection is its owner's to open."""
 
     async def run(self, argv: Sequence[str], *, timeout: float, input: str | None = None) -> CommandResult:
         result = await self.inner.run(self.elevation.argv(argv), timeout=timeout, input=self.elevation.stdin(input))

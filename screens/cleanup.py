@@ -9,6 +9,7 @@ and does not stop or hide the others.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -27,7 +28,7 @@ from console.humanize import human_bytes
 from console.model import HostState
 from console.privilege import ElevatedTransport, Elevation
 from screens.confirm import ConfirmScreen
-from screens.password import PasswordScreen
+from screens.password import ask_password
 from widgets.step_log import StepLog
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ def preview_text(preview: CleanupPreview) -> Text:
     estimate = preview.estimate
     text.append(f"garbage collection would free about {human_bytes(estimate.bytes)} "
                 f"({estimate.path_count} store paths)", style="bold")
-    if preview.usage.disk_available is not None:
-        text.append(f"; the store's disk has {human_bytes(preview.usage.disk_available)} free")
+    if preview.disk_available is not None:
+        text.append(f"; the store's disk has {human_bytes(preview.disk_available)} free")
     return text
 
 
@@ -180,7 +181,8 @@ class CleanupScreen(Screen[None]):
             return
         try:
             if pane.elevation is None:
-                pane.elevation = await obtain_elevation(monitor.config, monitor.transport, self._ask_password)
+                pane.elevation = await obtain_elevation(monitor.config, monitor.transport,
+                                                        partial(ask_password, self.app))
             pane.preview = await preview_cleanup(pane.host, ElevatedTransport(monitor.transport, pane.elevation),
                                                  policy)
         except NixdeckError as exc:
@@ -209,9 +211,6 @@ class CleanupScreen(Screen[None]):
 
         self.app.push_screen(ConfirmScreen(f"Clean up {len(panes)} host(s)?", "\n".join(lines), "Clean up"),
                              answered)
-
-    async def _ask_password(self, host: str) -> str | None:
-        return await self.app.push_screen_wait(PasswordScreen(host))
 
     async def _clean(self, pane: HostCleanupPane) -> None:
         monitor = self.fleet[pane.host]

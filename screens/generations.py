@@ -30,6 +30,7 @@ from console.generations import (
     SystemGeneration,
     list_generations,
     store_usage,
+    with_closure_sizes,
 )
 from console.humanize import human_bytes
 from console.model import HostState
@@ -216,7 +217,7 @@ class GenerationsScreen(Screen[None]):
                             exit_on_error=False)
 
     async def _read_generations(self, host: str) -> None:
-        """The list first, then again with closure sizes (slow on a big store)."""
+        """The list first, then its closure sizes (slow on a big store)."""
         transport = self.fleet[host].transport
         self._note(host, "reading the system generations…")
         try:
@@ -230,7 +231,7 @@ class GenerationsScreen(Screen[None]):
         self._sizes_pending = True
         self._note(host, "reading closure sizes…")
         try:
-            self.generations[host] = await list_generations(transport, with_sizes=True)
+            self.generations[host] = await with_closure_sizes(transport, self.generations[host])
         except NixdeckError as exc:
             self._note(host, f"no closure sizes: {exc}")
             return

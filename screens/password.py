@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -34,3 +34,9 @@ class PasswordScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+async def ask_password(app: App[object], host: str) -> str | None:
+    """The sudo password for `host`, or None if the user cancelled. Call
+    from a worker: it waits for the dialog."""
+    return await app.push_screen_wait(PasswordScreen(host))

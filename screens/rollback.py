@@ -6,6 +6,7 @@ default, confirm, and watch the steps and the verification."""
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -30,7 +31,7 @@ from console.rollback import (
     preview_rollback,
 )
 from screens.confirm import ConfirmScreen
-from screens.password import PasswordScreen
+from screens.password import ask_password
 from widgets.step_log import StepLog
 
 if TYPE_CHECKING:
@@ -149,7 +150,8 @@ class RollbackScreen(Screen[None]):
         monitor = self.fleet[self.host]
         try:
             if self.elevation is None:
-                self.elevation = await obtain_elevation(monitor.config, monitor.transport, self._ask_password)
+                self.elevation = await obtain_elevation(monitor.config, monitor.transport,
+                                                        partial(ask_password, self.app))
             self.generations = tuple(await list_generations(monitor.transport))
             current, default = choose_target(self.generations, None)
         except NixdeckError as exc:
@@ -207,9 +209,6 @@ class RollbackScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen(f"Roll {self.host} back to generation {preview.target.number}?", what,
                                            "Switch now" if mode is RollbackMode.SWITCH else "Set boot default"),
                              answered)
-
-    async def _ask_password(self, host: str) -> str | None:
-        return await self.app.push_screen_wait(PasswordScreen(host))
 
     async def _roll_back(self, preview: RollbackPreview, mode: RollbackMode) -> None:
         monitor = self.fleet[self.host]
